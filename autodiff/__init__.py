@@ -1,0 +1,36 @@
+"""autodiff: derivatives of NumPy code, in forward mode (dual numbers) and reverse mode (a tape).
+
+Example:
+    >>> import numpy as np, autodiff as ad
+    >>> Q = lambda a, b: 3 * a**3 - b**2
+    >>> a, b = np.array([2.0, 3.0]), np.array([6.0, 4.0])
+    >>> ad.jvp(Q, (a, b), (np.ones(2), np.zeros(2)))[1]     # forward: one column sweep
+    array([36., 81.])
+    >>> ad.vjp(Q, a, b)[1](np.ones(2))                        # reverse: one row sweep
+    (array([36., 81.]), array([-12.,  -8.]))
+"""
+
+from __future__ import annotations
+
+import sys
+
+from autodiff import numpy_api as _numpy_api
+from autodiff import ops as _ops  # noqa: F401  (declares the primitives)
+from autodiff import registry
+from autodiff.core import raw
+from autodiff.forward import Dual, jvp
+from autodiff.ops.joining import split
+from autodiff.reverse import Tape, Traced, grad, tape, value_and_grad, vjp
+from autodiff.testing import check_grads
+
+_numpy_api.install(globals())
+_numpy_api.dispatch_also(_numpy_api.np.split)(split)
+linalg = _numpy_api.linalg
+sys.modules["autodiff.linalg"] = linalg
+
+__version__ = "0.1.0"
+
+__all__ = [  # noqa: RUF022  (grouped by topic, not sorted)
+    "jvp", "vjp", "grad", "value_and_grad", "tape", "check_grads",
+    "Dual", "Traced", "Tape", "raw", "registry", "linalg", "split",
+]  # fmt: skip

@@ -1,0 +1,270 @@
+"""Boxes, levels and dispatch: the machinery both engines share.
+
+A *box* wraps a value that a transformation is watching: a :class:`~autodiff.forward.Dual`
+(forward mode), a :class:`~autodiff.reverse.Traced` (reverse mode) or a
+:class:`~autodiff.tensor.Tensor` (the PyTorch-style facade). Each box belongs to a *trace*, and
+each trace has a *level*: every ``jvp``/``vjp``/``grad`` call opens a trace with a level higher
+than any trace alive, and :func:`bind` hands an op to the highest-level trace among its
+arguments. That trace strips its own boxes, calls :func:`bind` again on what is inside (lower
+levels, or plain arrays), and wraps the result. Nested derivatives therefore never mix their
+perturbations.
+
+Plain arrays stay plain: with no box among the arguments, :func:`bind` is one loop over the
+arguments and one NumPy call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from autodiff.registry import Op
+
+EMPTY: dict[str, Any] = {}
+
+# Levels only grow: a trace opened later is nested inside (or runs after) every trace still alive.
+# Level 0 belongs to the Tensor facade, the outermost (ambient) reverse trace.
+_next_level = itertools.count(1).__next__
+
+
+class Trace:
+    """A transformation in progress. Subclasses implement :meth:`process`."""
+
+    __slots__ = ("level",)
+
+    def __init__(self, level: int | None = None) -> None:
+        self.level = _next_level() if level is None else level
+
+    def process(self, op: Op, args: tuple | list, params: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+
+class Box:
+    """Base class of every traced value. Holds ``_value`` (one level down) and ``_trace``.
+
+    Operators, NumPy dispatch and the array-like methods are installed on this class by
+    :mod:`autodiff.numpy_api`, from the registry.
+    """
+
+    __slots__ = ()
+    __array_priority__ = 100.0
+    __hash__ = object.__hash__
+
+    # ``_value`` and ``_trace`` are slots of the subclasses.
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._value.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._value.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim
+
+    @property
+    def size(self) -> int:
+        return self._value.size
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+
+def raw(x: Any) -> Any:
+    """The plain NumPy value under any number of boxes."""
+    while isinstance(x, Box):
+        x = x._value
+    return x
+
+
+def bind(op: Op, args: tuple | list, params: dict[str, Any]) -> Any:
+    """Apply ``op`` to ``args``: the innermost transformation among them handles it."""
+    top = None
+    for a in args:
+        if isinstance(a, Box):
+            t = a._trace
+            if top is None or t.level > top.level:
+                top = t
+    if top is None:
+        return op.primal(*args, **params)
+    return top.process(op, args, params)
+
+
+# --------------------------------------------------------------------------------------------
+# Shared helpers for the engines: applying rules, undoing broadcasting, symbolic zeros.
+# --------------------------------------------------------------------------------------------
+
+
+class MissingRuleError(NotImplementedError):
+    """An op has no derivative rule for the requested mode."""
+
+
+def _missing(op: Op, mode: str) -> MissingRuleError:
+    kind = "JVP" if mode == "forward" else "VJP"
+    return MissingRuleError(
+        f"op '{op.name}' has no {kind} rule, so it cannot be differentiated in {mode} mode; "
+        f"declare one with autodiff.registry.defop(..., {kind.lower()}=...) or use the other mode"
+    )
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    return x.shape if hasattr(x, "shape") else np.shape(x)
+
+
+def zeros_for(x: Any, batch_shape: tuple[int, ...] = ()) -> np.ndarray:
+    """A concrete zero tangent/cotangent for ``x`` (the one helper that instantiates zeros)."""
+    value = raw(x)
+    dtype = value.dtype if hasattr(value, "dtype") else np.result_type(float)
+    if not np.issubdtype(dtype, np.inexact):
+        dtype = np.float64
+    return np.zeros(batch_shape + shape_of(value), dtype=dtype)
+
+
+def jvp_rule(
+    op: Op, tangents: list, ans: Any, primals: list | tuple, params: dict, batch: int
+) -> Any:
+    """Tangent of ``op``'s output from its inputs' tangents (``None`` = symbolic zero)."""
+    if op.jvp is None:
+        raise _missing(op, "forward")
+    if batch and not op.batchable:
+        return _unbatched(jvp_rule, op, tangents, ans, primals, params)
+    if op.jvp_whole:
+        out = op.jvp(tangents, ans, *primals, **params)
+    else:
+        out = None
+        rules = op.jvp
+        for i, t in enumerate(tangents):
+            if t is None:
+                continue
+            rule = rules[i]
+            if rule is None:
+                raise _missing(op, "forward")
+            if batch and op.elementwise:
+                t = _align_batched(t, primals[i], ans, batch)
+            c = rule(t, ans, *primals, **params)
+            out = c if out is None else out + c
+    if out is None:
+        return None
+    want = shape_of(out)[:batch] + shape_of(ans)
+    if shape_of(out) != want:
+        out = _public("broadcast_to")(out, want)
+    return out
+
+
+def vjp_rule(
+    op: Op, g: Any, ans: Any, primals: list | tuple, params: dict, needs: list, batch: int
+) -> list:
+    """Cotangents of ``op``'s inputs from its output's cotangent ``g``; ``None`` where not needed."""
+    if op.vjp is None:
+        raise _missing(op, "reverse")
+    if batch and not op.batchable:
+        return _unbatched_vjp(op, g, ans, primals, params, needs)
+    if op.vjp_whole:
+        cts = list(op.vjp(g, ans, *primals, **params))
+    else:
+        rules = op.vjp
+        cts = [None] * len(primals)
+        for i, need in enumerate(needs):
+            if need:
+                rule = rules[i]
+                if rule is None:
+                    raise _missing(op, "reverse")
+                cts[i] = rule(g, ans, *primals, **params)
+    for i, need in enumerate(needs):
+        c = cts[i]
+        if not need:
+            cts[i] = None
+        elif c is not None:
+            target = shape_of(primals[i])
+            if shape_of(c)[batch:] != target:
+                cts[i] = unbroadcast(c, target, batch)
+    return cts
+
+
+def unbroadcast(c: Any, shape: tuple[int, ...], batch: int = 0) -> Any:
+    """Sum a cotangent back to the shape of the input that NumPy broadcast (one place only)."""
+    cshape = shape_of(c)
+    lead = len(cshape) - batch - len(shape)
+    axes = tuple(range(batch, batch + lead))
+    axes += tuple(
+        batch + lead + i for i, n in enumerate(shape) if n == 1 and cshape[batch + lead + i] != 1
+    )
+    if axes:
+        c = _public("sum")(c, axis=axes, keepdims=True)
+    want = cshape[:batch] + shape
+    if shape_of(c) != want:
+        c = _public("reshape")(c, want)
+    return c
+
+
+def _align_batched(t: Any, x: Any, ans: Any, batch: int) -> Any:
+    """Put a batched tangent's batch axes in front of the broadcast output's axes."""
+    missing = len(shape_of(ans)) - len(shape_of(x))
+    if missing <= 0:
+        return t
+    tshape = shape_of(t)
+    return _public("reshape")(t, tshape[:batch] + (1,) * missing + tshape[batch:])
+
+
+def _unbatched(rule_fn, op, tangents, ans, primals, params):
+    """Fallback for ops whose rules cannot take a batch axis: one rule call per batch entry."""
+    size = next(shape_of(t)[0] for t in tangents if t is not None)
+    outs = []
+    for k in range(size):
+        tk = [None if t is None else t[k] for t in tangents]
+        out = rule_fn(op, tk, ans, primals, params, 0)
+        outs.append(zeros_for(ans) if out is None else out)
+    return _public("stack")(outs, axis=0)
+
+
+def _unbatched_vjp(op, g, ans, primals, params, needs):
+    size = shape_of(g)[0]
+    per_arg: list[list] = [[] for _ in primals]
+    for k in range(size):
+        cts = vjp_rule(op, g[k], ans, primals, params, needs, 0)
+        for i, c in enumerate(cts):
+            if needs[i]:
+                per_arg[i].append(zeros_for(primals[i]) if c is None else c)
+    stack = _public("stack")
+    return [stack(cs, axis=0) if needs[i] else None for i, cs in enumerate(per_arg)]
+
+
+_PUBLIC: dict[str, Any] = {}
+
+
+def _public(name: str):
+    """The public (dispatching) function of a registered op, filled in by ``numpy_api``."""
+    return _PUBLIC[name]
+
+
+def check_float(x: Any, what: str) -> np.ndarray:
+    """Turn an input into a floating-point array, or say clearly why it cannot be one."""
+    if isinstance(x, Box):
+        return x
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(
+            f"{what} must be a float array or a Python float, got {type(x).__name__} {x!r}"
+        )
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{what} could not be turned into an array: {exc}") from None
+    if arr.dtype == object:
+        raise TypeError(f"{what} must be a float array, got an object array ({type(x).__name__})")
+    if not np.issubdtype(arr.dtype, np.floating):
+        if isinstance(x, (int, float)) and not isinstance(x, bool):
+            return np.asarray(float(x))
+        raise TypeError(
+            f"only floating point inputs can be differentiated, but {what} has dtype "
+            f"{arr.dtype}; convert it first, e.g. np.asarray(x, dtype=float)"
+        )
+    return arr
+
+
+def prod(shape: tuple[int, ...]) -> int:
+    return math.prod(shape)

@@ -1,0 +1,10 @@
+"""The primitives, one ``defop`` declaration each, grouped by family."""
+
+from autodiff.ops import (  # noqa: F401  (declaring is importing)
+    elementwise,
+    indexing,
+    joining,
+    matmul,
+    reductions,
+    shape,
+)

@@ -1,0 +1,97 @@
+"""Indexing ``x[index]`` and its transpose, ``scatter_add``.
+
+``index`` is anything NumPy accepts: ints, slices, ``None``, ``...``, integer arrays and boolean
+masks. Repeated integer indices accumulate in the VJP (``np.add.at``), as they must.
+Batched (co)tangents are handled by moving the batch axis to the end, where an index that has been
+spelled out over the array's own axes never touches it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autodiff import numpy_api as anp
+from autodiff.core import shape_of
+from autodiff.ops import samples as S
+from autodiff.registry import defop
+
+
+def full_index(index, ndim: int) -> tuple:
+    """``index`` as a tuple with ``...`` spelled out for an array of rank ``ndim``."""
+    idx = index if isinstance(index, tuple) else (index,)
+    used = 0
+    for k in idx:
+        if k is None or k is Ellipsis:
+            continue
+        used += np.ndim(k) if isinstance(k, np.ndarray) and k.dtype == bool else 1
+    if any(k is Ellipsis for k in idx):
+        at = next(i for i, k in enumerate(idx) if k is Ellipsis)
+        idx = idx[:at] + (slice(None),) * (ndim - used) + idx[at + 1 :]
+    return idx
+
+
+def _batch_last(c, unbatched_ndim):
+    lead = len(shape_of(c)) - unbatched_ndim
+    return lead, (anp.moveaxis(c, 0, -1) if lead else c)
+
+
+def _batch_first(c, lead):
+    return anp.moveaxis(c, -1, 0) if lead else c
+
+
+def _getitem_primal(x, index):
+    return np.asarray(x)[index]
+
+
+def _take(c, x_ndim, index):
+    lead, c = _batch_last(c, x_ndim)
+    return _batch_first(anp.getitem(c, index=full_index(index, x_ndim)), lead)
+
+
+def _scatter_primal(g, index, shape):
+    g = np.asarray(g)
+    out = np.zeros(
+        tuple(shape) + g.shape[len(g.shape) - _indexed_ndim(shape, index) :],
+        dtype=g.dtype if np.issubdtype(g.dtype, np.inexact) else np.float64,
+    )
+    np.add.at(out, index, g)
+    return out
+
+
+def _indexed_ndim(shape, index):
+    return np.empty(shape, dtype=np.bool_)[index].ndim
+
+
+def _scatter(c, shape, index, ans_ndim):
+    lead, c = _batch_last(c, ans_ndim)
+    return _batch_first(anp.scatter_add(c, index=full_index(index, len(shape)), shape=shape), lead)
+
+
+defop(
+    "getitem", _getitem_primal, params={"index": ()}, batchable=True,
+    jvp=(lambda t, ans, x, index: _take(t, len(shape_of(x)), index),),  # d x[i] = dx[i]
+    vjp=(lambda g, ans, x, index: _scatter(g, shape_of(x), index, len(shape_of(ans))),),
+    # x̄ = zeros with ḡ added at [i] (repeats accumulate)
+    samples=lambda rng: [
+        ((S.real(rng, (4, 3)),), {"index": (1, slice(None, None, 2))}),
+        ((S.real(rng, (4, 3)),), {"index": (Ellipsis, None, 1)}),
+        ((S.real(rng, (5,)),), {"index": np.array([0, 2, 2, 4])}),
+        ((S.real(rng, (2, 3)),), {"index": np.array([[True, False, True], [False, True, True]])}),
+        ((S.real(rng, (3, 4)),), {"index": (np.array([0, 2]), slice(1, 3))}),
+        ((S.real(rng, (3, 4)),), {"index": (slice(0, 0),)}),
+    ],
+    formula="d x[i] = dx[i]", vjp_formula="x̄ = scatter_add(ḡ at i) (repeated i accumulate)",
+    doc="Index or slice an array: x[index]",
+)  # fmt: skip
+defop(
+    "scatter_add", _scatter_primal, params={"index": (), "shape": ()}, batchable=True,
+    jvp=(lambda t, ans, g, index, shape: _scatter(t, shape, index, len(shape_of(g))),),
+    # d scatter(g) = scatter(dg)
+    vjp=(lambda c, ans, g, index, shape: _take(c, len(shape), index),),  # ḡ = c̄[i]
+    samples=lambda rng: [
+        ((S.real(rng, (4,)),), {"index": np.array([0, 2, 2, 1]), "shape": (3,)}),
+        ((S.real(rng, (2, 3)),), {"index": (slice(1, 3),), "shape": (4, 3)}),
+    ],
+    formula="d scatter_add(g) = scatter_add(dg)", vjp_formula="ḡ = c̄[index]",
+    doc="Zeros of `shape` with g added at `index`: the transpose of indexing",
+)  # fmt: skip

@@ -1,0 +1,94 @@
+"""Matrix product ``x @ y`` (``np.matmul``): 1-D vectors, matrices and stacks of matrices.
+
+The rules write every product with ``...`` for the leading axes, so stacked operands, broadcasting
+and batched (co)tangents all go through the same lines; the engine then sums the cotangent back
+to each operand's shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autodiff import numpy_api as anp
+from autodiff.core import shape_of
+from autodiff.ops import samples as S
+from autodiff.registry import defop
+
+
+def _nd(x):
+    return len(shape_of(x))
+
+
+def _mT(x):
+    return anp.swapaxes(x, -1, -2)
+
+
+def _jvp_x(t, ans, x, y):
+    # d(x @ y) from dx: dx @ y (a vector x is a row: keep it one)
+    if _nd(x) == 1:
+        return anp.getitem(
+            anp.matmul(anp.getitem(t, index=(Ellipsis, None, slice(None))), y),
+            index=(Ellipsis, 0) + ((slice(None),) if _nd(y) > 1 else ()),
+        )
+    return anp.matmul(t, y)
+
+
+def _jvp_y(t, ans, x, y):
+    # d(x @ y) from dy: x @ dy (a vector y is a column: keep it one)
+    if _nd(y) == 1:
+        return anp.getitem(
+            anp.matmul(x, anp.getitem(t, index=(Ellipsis, None))), index=(Ellipsis, 0)
+        )
+    return anp.matmul(x, t)
+
+
+def _vjp_x(g, ans, x, y):
+    # x̄ = ḡ @ yᵀ (with vectors as rows/columns)
+    if _nd(y) == 1:
+        return anp.getitem(g, index=(Ellipsis, None)) * y
+    if _nd(x) == 1:
+        row = anp.getitem(g, index=(Ellipsis, None, slice(None)))
+        return anp.getitem(anp.matmul(row, _mT(y)), index=(Ellipsis, 0, slice(None)))
+    return anp.matmul(g, _mT(y))
+
+
+def _vjp_y(g, ans, x, y):
+    # ȳ = xᵀ @ ḡ (with vectors as rows/columns)
+    if _nd(x) == 1:
+        if _nd(y) == 1:
+            return anp.getitem(g, index=(Ellipsis, None)) * x
+        return anp.getitem(x, index=(slice(None), None)) * anp.getitem(
+            g, index=(Ellipsis, None, slice(None))
+        )
+    if _nd(y) == 1:
+        row = anp.getitem(g, index=(Ellipsis, None, slice(None)))
+        return anp.getitem(anp.matmul(row, x), index=(Ellipsis, 0, slice(None)))
+    return anp.matmul(_mT(x), g)
+
+
+def _samples(rng):
+    pairs = [
+        ((3,), (3,)),
+        ((2, 3), (3,)),
+        ((3,), (3, 4)),
+        ((2, 3), (3, 4)),
+        ((5, 2, 3), (3, 4)),
+        ((2, 1, 2, 3), (3, 3, 2)),
+        ((0, 3), (3, 2)),
+        ((4, 2, 3), (3,)),
+    ]
+    return [((S.real(rng, a), S.real(rng, b)), {}) for a, b in pairs]  # fmt: skip
+
+
+defop(
+    "matmul",
+    np.matmul,
+    nargs=2,
+    batchable=True,
+    jvp=(_jvp_x, _jvp_y),  # d(x @ y) = dx @ y + x @ dy
+    vjp=(_vjp_x, _vjp_y),  # x̄ = ḡ @ yᵀ, ȳ = xᵀ @ ḡ
+    samples=_samples,
+    formula="d(x @ y) = dx @ y + x @ dy",
+    vjp_formula="x̄ = ḡ @ yᵀ, ȳ = xᵀ @ ḡ",
+    doc="Matrix product (the @ operator)",
+)

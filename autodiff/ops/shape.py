@@ -1,0 +1,164 @@
+"""Shape primitives: reshape, transpose, swapaxes, expand_dims, squeeze, broadcast_to, flip, astype.
+
+They only move or copy elements, so each is linear: its JVP is the op on the tangent, its VJP the
+inverse movement. Rules keep any leading batch axes of the tangent in front.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autodiff import numpy_api as anp
+from autodiff.core import raw, shape_of, unbroadcast
+from autodiff.ops import samples as S
+from autodiff.ops.axes import batch_of, neg_axes
+from autodiff.registry import defop
+
+
+def _to_shape(c, shape, unbatched_ndim):
+    """Reshape a (co)tangent to ``batch + shape``, keeping its batch axes."""
+    return anp.reshape(c, batch_of(c, unbatched_ndim) + tuple(shape))
+
+
+def _reshape_primal(x, shape):
+    return np.reshape(x, shape)
+
+
+defop(
+    "reshape", _reshape_primal, params={"shape": None}, batchable=True,
+    jvp=(lambda t, ans, x, shape: _to_shape(t, shape_of(ans), len(shape_of(x))),),
+    # d reshape(x) = reshape(dx)
+    vjp=(lambda g, ans, x, shape: _to_shape(g, shape_of(x), len(shape_of(ans))),),
+    # x̄ = reshape(ḡ, x.shape)
+    samples=lambda rng: [((S.real(rng, (2, 3)),), {"shape": (3, 2)}),
+                         ((S.real(rng, (2, 3)),), {"shape": (-1,)}),
+                         ((S.real(rng, (0, 3)),), {"shape": (3, 0)})],
+    formula="d reshape(x) = reshape(dx)", vjp_formula="x̄ = reshape(ḡ, x.shape)",
+    doc="Give the array a new shape with the same elements",
+)  # fmt: skip
+
+
+def _perm(axes, ndim):
+    return tuple(range(ndim))[::-1] if axes is None else tuple(int(a) % ndim for a in axes)
+
+
+def _batched_transpose(c, perm, ndim):
+    lead = len(shape_of(c)) - ndim
+    return anp.transpose(c, tuple(range(lead)) + tuple(lead + p for p in perm))
+
+
+defop(
+    "transpose", lambda x, axes=None: np.transpose(x, axes), params={"axes": None},
+    batchable=True,
+    jvp=(lambda t, ans, x, axes: _batched_transpose(t, _perm(axes, len(shape_of(x))),
+                                                    len(shape_of(x))),),
+    # d xᵀ = (dx)ᵀ
+    vjp=(lambda g, ans, x, axes: _batched_transpose(
+        g, tuple(np.argsort(_perm(axes, len(shape_of(x))))), len(shape_of(x))),),
+    # x̄ = ḡ transposed by the inverse permutation
+    samples=lambda rng: [((S.real(rng, (2, 3)),), {"axes": None}),
+                         ((S.real(rng, (2, 3, 4)),), {"axes": (1, 2, 0)}),
+                         ((S.real(rng, (3,)),), {"axes": None})],
+    formula="d xᵀ = (dx)ᵀ", vjp_formula="x̄ = ḡ permuted back", doc="Permute the axes",
+)  # fmt: skip
+
+
+def _swap(c, x, axis1, axis2):
+    n = len(shape_of(x))
+    return anp.swapaxes(c, neg_axes(axis1, n)[0], neg_axes(axis2, n)[0])
+
+
+defop(
+    "swapaxes", lambda x, axis1, axis2: np.swapaxes(x, axis1, axis2),
+    params={"axis1": 0, "axis2": 1}, batchable=True,
+    jvp=(lambda t, ans, x, axis1, axis2: _swap(t, x, axis1, axis2),),  # d swap(x) = swap(dx)
+    vjp=(lambda g, ans, x, axis1, axis2: _swap(g, x, axis1, axis2),),  # x̄ = swap(ḡ)
+    samples=lambda rng: [((S.real(rng, (2, 3, 4)),), {"axis1": 0, "axis2": 2})],
+    formula="d swapaxes(x) = swapaxes(dx)", vjp_formula="x̄ = swapaxes(ḡ)",
+    doc="Exchange two axes",
+)  # fmt: skip
+
+for _name, _fn, _params, _cases in [
+    ("expand_dims", np.expand_dims, {"axis": 0},
+     [((2, 3), {"axis": 1}), ((3,), {"axis": (0, 2)})]),
+    ("squeeze", np.squeeze, {"axis": None},
+     [((1, 3, 1), {"axis": None}), ((2, 1), {"axis": 1})]),
+]:  # fmt: skip
+    defop(
+        _name, _fn, params=_params, batchable=True,
+        jvp=(lambda t, ans, x, axis: _to_shape(t, shape_of(ans), len(shape_of(x))),),
+        # d f(x) = f(dx): only the shape changes
+        vjp=(lambda g, ans, x, axis: _to_shape(g, shape_of(x), len(shape_of(ans))),),
+        # x̄ = reshape(ḡ, x.shape)
+        samples=lambda rng, _cases=_cases: [((S.real(rng, s),), p) for s, p in _cases],
+        formula=f"d {_name}(x) = {_name}(dx)", vjp_formula="x̄ = reshape(ḡ, x.shape)",
+        doc="Insert axes of length one" if _name == "expand_dims" else "Remove axes of length one",
+    )  # fmt: skip
+
+
+def _broadcast_t(t, ans, x, shape):
+    lead = batch_of(t, len(shape_of(x)))
+    missing = len(shape_of(ans)) - len(shape_of(x))
+    t = anp.reshape(t, lead + (1,) * missing + shape_of(x))
+    return anp.broadcast_to(t, lead + shape_of(ans))
+
+
+def _broadcast_g(g, ans, x, shape):
+    return unbroadcast(g, shape_of(x), len(shape_of(g)) - len(shape_of(ans)))
+
+
+defop(
+    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape), params={"shape": None},
+    batchable=True,
+    jvp=(_broadcast_t,),  # d broadcast(x) = broadcast(dx)
+    vjp=(_broadcast_g,),  # x̄ = ḡ summed over the broadcast axes
+    samples=lambda rng: [((S.real(rng, (3,)),), {"shape": (2, 3)}),
+                         ((S.real(rng, (2, 1)),), {"shape": (2, 4)}),
+                         ((S.real(rng, ()),), {"shape": (0, 2)})],
+    formula="d broadcast(x) = broadcast(dx)", vjp_formula="x̄ = Σ of ḡ over broadcast axes",
+    doc="Broadcast to a shape",
+)  # fmt: skip
+
+
+def _flip(c, x, axis):
+    return anp.flip(c, axis=neg_axes(axis, len(shape_of(x))))
+
+
+defop(
+    "flip", lambda x, axis=None: np.flip(x, axis=axis), params={"axis": None}, batchable=True,
+    jvp=(lambda t, ans, x, axis: _flip(t, x, axis),),  # d flip(x) = flip(dx)
+    vjp=(lambda g, ans, x, axis: _flip(g, x, axis),),  # x̄ = flip(ḡ)
+    samples=lambda rng: [((S.real(rng, (2, 3)),), {"axis": None}),
+                         ((S.real(rng, (2, 3)),), {"axis": 1})],
+    formula="d flip(x) = flip(dx)", vjp_formula="x̄ = flip(ḡ)", doc="Reverse the order along axes",
+)  # fmt: skip
+
+
+defop(
+    "astype", lambda x, dtype: np.asarray(x).astype(dtype), params={"dtype": np.float64},
+    batchable=True,
+    jvp=(lambda t, ans, x, dtype: anp.astype(t, dtype),),  # d cast(x) = cast(dx)
+    vjp=(lambda g, ans, x, dtype: anp.astype(g, raw(x).dtype),),  # x̄ = cast back(ḡ)
+    samples=lambda rng: [((S.real(rng, (3,)),), {"dtype": np.float32})],
+    formula="d cast(x) = cast(dx)", vjp_formula="x̄ = ḡ cast to x's dtype",
+    doc="Convert to another floating dtype",
+)  # fmt: skip
+
+
+def _move(c, x, source, destination):
+    n = len(shape_of(x))
+    return anp.moveaxis(c, neg_axes(source, n), neg_axes(destination, n))
+
+
+defop(
+    "moveaxis", lambda x, source, destination: np.moveaxis(x, source, destination),
+    params={"source": 0, "destination": -1}, batchable=True,
+    jvp=(lambda t, ans, x, source, destination: _move(t, x, source, destination),),
+    # d moveaxis(x) = moveaxis(dx)
+    vjp=(lambda g, ans, x, source, destination: _move(g, x, destination, source),),
+    # x̄ = ḡ with the axis moved back
+    samples=lambda rng: [((S.real(rng, (2, 3, 4)),), {"source": 0, "destination": -1}),
+                         ((S.real(rng, (2, 3, 4)),), {"source": (0, 1), "destination": (2, 0)})],
+    formula="d moveaxis(x) = moveaxis(dx)", vjp_formula="x̄ = moveaxis(ḡ) back",
+    doc="Move axes to new positions",
+)  # fmt: skip

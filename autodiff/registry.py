@@ -1,0 +1,227 @@
+"""The op registry: every differentiable primitive, declared once.
+
+An :class:`Op` holds three things side by side: the NumPy implementation on plain arrays (the
+*primal*), a JVP rule (tangent out from tangents in) and a VJP rule (cotangents in from the
+cotangent out). Both engines, the ``Tensor`` facade, the public ``autodiff.<name>`` functions,
+NumPy dispatch, the gradient tests and the op table of the docs read this table and nothing else.
+
+This module imports nothing from the rest of the package: it only stores declarations.
+
+Rules come in two forms:
+
+* **per argument**: a tuple with one function per differentiable argument,
+  ``rule(t, ans, *args, **params)`` for a JVP (the tangent contribution of that argument) and
+  ``rule(g, ans, *args, **params)`` for a VJP (the cotangent of that argument). The engines skip
+  the arguments whose tangent is a symbolic zero or whose cotangent nobody needs, so a rule never
+  sees ``None``.
+* **whole**: one function ``rule(tangents, ans, *args, **params)`` for ops with a variable number
+  of arguments (``concatenate``, ``stack``); ``tangents`` holds ``None`` for symbolic zeros, which
+  the rule instantiates with :func:`autodiff.core.zeros_for` (the one shared helper).
+
+An elementwise op can give only its partial derivatives, ``partials=(d0, d1, ...)`` with
+``d(ans, *args) -> array``; :func:`defop` derives both rules: ``jvp = t * d`` and ``vjp = g * d``.
+A linear op can say ``linear=True`` and get its JVP for free: the op applied to the tangent.
+
+Example:
+    >>> import numpy as np
+    >>> from autodiff.registry import get
+    >>> op = get("sin")
+    >>> op.name, op.nargs, op.elementwise
+    ('sin', 1, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Rule = Callable[..., Any]
+
+
+@dataclass(eq=False)
+class Op:
+    """One primitive: its NumPy primal and its derivative rules.
+
+    Attributes:
+        name: public name (``autodiff.<name>``, ``Tensor.<name>``).
+        primal: the NumPy implementation, ``primal(*arrays, **params)``.
+        nargs: number of array (differentiable) positional arguments; ``-1`` for a variable number.
+        params: keyword parameters and their defaults, in positional order after the arrays.
+        jvp: per-argument tuple of JVP rules, or one whole rule when ``jvp_whole`` is true.
+        vjp: per-argument tuple of VJP rules, or one whole rule when ``vjp_whole`` is true.
+        linear: the op is linear in every array argument (its JVP is the op on the tangents).
+        elementwise: the op maps broadcast elements to elements (the engines align the tangents).
+        batchable: the rules accept tangents/cotangents with extra leading (batch) axes.
+        samples: ``samples(rng) -> list of (args, params)`` valid inputs for the gradient checks.
+        jvp_formula / vjp_formula: the rules in one line each, for the docs' op table.
+        differentiable: ``False`` for ops whose derivative is zero everywhere it exists
+            (``sign``); the engines then skip them and return plain arrays.
+        doc: one-line description.
+    """
+
+    name: str
+    primal: Callable[..., Any]
+    nargs: int = 1
+    params: dict[str, Any] = field(default_factory=dict)
+    jvp: Any = None
+    vjp: Any = None
+    jvp_whole: bool = False
+    vjp_whole: bool = False
+    linear: bool = False
+    elementwise: bool = False
+    batchable: bool = False
+    samples: Callable[[Any], list] | None = None
+    jvp_formula: str = ""
+    vjp_formula: str = ""
+    differentiable: bool = True
+    doc: str = ""
+    module: str = ""
+    public: Callable[..., Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Op {self.name}>"
+
+
+_OPS: dict[str, Op] = {}
+
+
+def defop(
+    name: str,
+    primal: Callable[..., Any],
+    *,
+    nargs: int = 1,
+    params: dict[str, Any] | None = None,
+    jvp: Rule | Sequence[Rule | None] | None = None,
+    vjp: Rule | Sequence[Rule | None] | None = None,
+    partials: Sequence[Rule] | None = None,
+    linear: bool = False,
+    elementwise: bool = False,
+    batchable: bool | None = None,
+    samples: Callable[[Any], list] | None = None,
+    formula: str = "",
+    vjp_formula: str = "",
+    differentiable: bool = True,
+    doc: str = "",
+    module: str = "",
+) -> Op:
+    """Declare a primitive and add it to the registry.
+
+    Args:
+        name: the public name; must be new.
+        primal: NumPy implementation on plain arrays.
+        nargs: how many leading positional arguments are arrays (``-1``: all of them).
+        params: non-differentiable keyword parameters with their defaults, in order.
+        jvp: JVP rule(s); see the module docstring. Omit with ``linear=True`` or ``partials``.
+        vjp: VJP rule(s). Omit with ``partials``.
+        partials: for elementwise ops, ``d_i(ans, *args)`` per argument; derives both rules.
+        linear: linear in every array argument; the JVP is derived from the primal.
+        elementwise: maps elements to elements, with NumPy broadcasting.
+        batchable: rules accept extra leading batch axes; defaults to ``elementwise``.
+        samples: ``samples(rng)`` returning ``[(args, params), ...]`` for the gradient checks.
+        formula: the JVP (or common) formula in one line, e.g. ``"d sin(x) = cos(x) dx"``.
+        vjp_formula: the VJP formula in one line, e.g. ``"x̄ = ḡ · cos(x)"``.
+        differentiable: ``False`` declares a zero derivative (the engines skip the op).
+        doc: one-line description for the docs.
+        module: namespace of the public function (``""`` or ``"linalg"``).
+
+    Returns:
+        The registered :class:`Op`.
+
+    Raises:
+        ValueError: the name is taken, or rules do not match ``nargs``.
+    """
+    if name in _OPS:
+        raise ValueError(f"op {name!r} is already registered")
+    jvp_whole = callable(jvp)
+    vjp_whole = callable(vjp)
+    if partials is not None:
+        partials = tuple(partials)
+        if jvp is None:
+            jvp = tuple(_jvp_from_partial(d) for d in partials)
+            jvp_whole = False
+        if vjp is None:
+            vjp = tuple(_vjp_from_partial(d) for d in partials)
+            vjp_whole = False
+    if not differentiable:
+        jvp_whole = vjp_whole = False
+    if not jvp_whole and jvp is not None and nargs >= 0 and len(jvp) != nargs:
+        raise ValueError(f"op {name!r}: {len(jvp)} JVP rules for {nargs} array arguments")
+    if not vjp_whole and vjp is not None and nargs >= 0 and len(vjp) != nargs:
+        raise ValueError(f"op {name!r}: {len(vjp)} VJP rules for {nargs} array arguments")
+    op = Op(
+        name=name,
+        primal=primal,
+        nargs=nargs,
+        params=dict(params or {}),
+        jvp=jvp,
+        vjp=vjp,
+        jvp_whole=jvp_whole,
+        vjp_whole=vjp_whole,
+        linear=linear,
+        elementwise=elementwise,
+        batchable=elementwise if batchable is None else batchable,
+        samples=samples,
+        jvp_formula=formula,
+        vjp_formula=vjp_formula,
+        differentiable=differentiable,
+        doc=doc,
+        module=module,
+    )
+    if linear and jvp is None:
+        if nargs != 1:
+            raise ValueError(f"op {name!r}: linear=True derives a JVP for one array argument only")
+        op.jvp = (_linear_jvp(op),)
+    _OPS[name] = op
+    return op
+
+
+def _jvp_from_partial(d: Rule) -> Rule:
+    def rule(t, ans, *args, **params):
+        return t * d(ans, *args, **params)
+
+    return rule
+
+
+def _vjp_from_partial(d: Rule) -> Rule:
+    def rule(g, ans, *args, **params):
+        return g * d(ans, *args, **params)
+
+    return rule
+
+
+def _linear_jvp(op: Op) -> Rule:
+    """JVP of an op linear in its array argument: the op itself applied to the tangent."""
+
+    def rule(t, ans, x, **params):
+        return op.public(t, **params)
+
+    return rule
+
+
+def get(name: str) -> Op:
+    """The op registered as ``name``.
+
+    Raises:
+        KeyError: no such op, with the closest names.
+    """
+    try:
+        return _OPS[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(name, _OPS, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise KeyError(f"no op named {name!r} in the registry{hint}") from None
+
+
+def ops() -> list[Op]:
+    """Every registered op, in declaration order.
+
+    Example:
+        >>> import autodiff
+        >>> from autodiff.registry import ops
+        >>> "sin" in [op.name for op in ops()]
+        True
+    """
+    return list(_OPS.values())

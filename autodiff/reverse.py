@@ -1,0 +1,378 @@
+"""Reverse mode: a Wengert tape and the backward sweep over it.
+
+Every op applied to a :class:`Traced` value appends a :class:`Node` to the tape: the op, the
+inputs it saw, its output, and which earlier nodes those inputs came from. The nodes carry an
+increasing sequence number, so the tape is the nodes in the order they ran. The backward sweep
+walks the tape from the output towards the inputs, highest sequence number first, and applies each
+op's VJP rule to accumulate cotangents: one sweep gives ``Jᵀ·u``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from autodiff.core import Box, Trace, bind, check_float, raw, shape_of, vjp_rule
+from autodiff.registry import Op
+
+_next_seq = itertools.count().__next__
+
+
+class Node:
+    """One entry of the tape: ``ans = op(*args, **params)``; ``parents[i]`` made ``args[i]``."""
+
+    __slots__ = ("ans", "args", "op", "params", "parents", "seq")
+
+    def __init__(self, op: Op | None, args: Any, params: dict, ans: Any, parents: Any) -> None:
+        self.op = op
+        self.args = args
+        self.params = params
+        self.ans = ans
+        self.parents = parents
+        self.seq = _next_seq()
+
+    def __lt__(self, other: Node) -> bool:  # heap order: later nodes first
+        return self.seq > other.seq
+
+
+class ReverseTrace(Trace):
+    """One ``vjp`` in progress: records a node for every op on its :class:`Traced` values."""
+
+    __slots__ = ()
+
+    def process(self, op: Op, args: tuple | list, params: dict[str, Any]) -> Any:
+        primals = []
+        parents = []
+        for a in args:
+            if type(a) is Traced and a._trace is self:
+                primals.append(a._value)
+                parents.append(a.node)
+            else:
+                primals.append(a)
+                parents.append(None)
+        ans = bind(op, primals, params)
+        if not op.differentiable:
+            return ans
+        return Traced(ans, Node(op, primals, params, ans, parents), self)
+
+
+class Traced(Box):
+    """A value recorded on a reverse-mode tape.
+
+    Example:
+        >>> import autodiff as ad
+        >>> ad.grad(lambda x: x * x)(3.0)
+        array(6.)
+    """
+
+    __slots__ = ("_trace", "_value", "node")
+
+    def __init__(self, value: Any, node: Node, trace: ReverseTrace) -> None:
+        self._value = value
+        self.node = node
+        self._trace = trace
+
+    def __repr__(self) -> str:
+        return f"Traced({raw(self._value)!r}, node={self.node.seq})"
+
+
+def backward_sweep(seeds: Sequence[tuple[Node, Any]], batch: int = 0) -> dict[Node, Any]:
+    """Propagate cotangents from ``seeds`` back through the tape.
+
+    Returns the cotangents that reached leaf nodes (nodes with no op), keyed by node.
+    """
+    cts: dict[Node, Any] = {}
+    heap: list[Node] = []
+    for node, ct in seeds:
+        if node in cts:
+            cts[node] = cts[node] + ct
+        else:
+            cts[node] = ct
+            heapq.heappush(heap, node)
+    leaves: dict[Node, Any] = {}
+    while heap:
+        node = heapq.heappop(heap)
+        g = cts.pop(node)
+        op = node.op
+        if op is None:
+            leaves[node] = g
+            continue
+        parents = node.parents
+        needs = [p is not None for p in parents]
+        in_cts = vjp_rule(op, g, node.ans, node.args, node.params, needs, batch)
+        for p, c in zip(parents, in_cts):
+            if p is None or c is None:
+                continue
+            if p in cts:
+                cts[p] = cts[p] + c
+            else:
+                cts[p] = c
+                heapq.heappush(heap, p)
+    return leaves
+
+
+def tape_nodes(outputs: Sequence[Node]) -> list[Node]:
+    """The nodes that ``outputs`` depend on, in the order they ran (the Wengert list)."""
+    seen: dict[int, Node] = {}
+    stack = list(outputs)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen[id(node)] = node
+        stack.extend(p for p in node.parents if p is not None)
+    return sorted(seen.values(), key=lambda n: n.seq)
+
+
+class Tape:
+    """The Wengert list of a recorded function, printable as a table.
+
+    ``entries`` are the recorded nodes in the order they ran; inputs are numbered
+    ``v₋ₙ₊₁ … v₀`` and operations ``v₁ … vₗ``, as in the AD literature.
+    """
+
+    def __init__(self, inputs: Sequence[Node], outputs: Sequence[Node]) -> None:
+        nodes = tape_nodes(list(outputs) + list(inputs))
+        self.inputs = list(inputs)
+        ops = [n for n in nodes if n.op is not None]
+        self.entries = ops
+        self.names: dict[int, str] = {}
+        n = len(self.inputs)
+        for k, leaf in enumerate(self.inputs):
+            self.names[id(leaf)] = f"v{_sub(k - n + 1)}"
+        for k, node in enumerate(ops, start=1):
+            self.names[id(node)] = f"v{_sub(k)}"
+        self.outputs = list(outputs)
+
+    def name(self, node: Node) -> str:
+        return self.names[id(node)]
+
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """``(name, op, inputs, output shape)`` for every input and entry."""
+        out = []
+        for leaf in self.inputs:
+            out.append((self.name(leaf), "input", "", str(shape_of(leaf.ans))))
+        for node in self.entries:
+            ins = []
+            for arg, parent in zip(node.args, node.parents):
+                ins.append(self.name(parent) if parent is not None else _const(arg))
+            extra = ", ".join(f"{k}={v!r}" for k, v in node.params.items())
+            op = node.op.name + (f"({extra})" if extra else "")
+            out.append((self.name(node), op, ", ".join(ins), str(shape_of(node.ans))))
+        return out
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __str__(self) -> str:
+        head = ("entry", "op", "inputs", "shape")
+        rows = [head, *self.rows()]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        line = "  ".join("-" * w for w in widths)
+        text = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        return "\n".join([text[0], line, *text[1:]])
+
+    __repr__ = __str__
+
+
+def _const(x: Any) -> str:
+    value = raw(x)
+    if np.ndim(value) == 0:
+        return f"{float(value):g}" if np.isrealobj(value) else repr(value)
+    return f"const{shape_of(value)}"
+
+
+_SUBSCRIPTS = str.maketrans("-0123456789", "₋₀₁₂₃₄₅₆₇₈₉")
+
+
+def _sub(k: int) -> str:
+    return str(k).translate(_SUBSCRIPTS)
+
+
+# --------------------------------------------------------------------------------------------
+# The functional API: vjp, grad, value_and_grad, tape
+# --------------------------------------------------------------------------------------------
+
+
+def _record(f: Callable[..., Any], primals: Sequence[Any]) -> tuple[Any, list[Node], Any]:
+    """Run ``f`` on fresh leaves of a new trace; return (output, leaf nodes, trace)."""
+    trace = ReverseTrace()
+    leaves = [Node(None, (), {}, p, ()) for p in primals]
+    boxes = [Traced(p, leaf, trace) for p, leaf in zip(primals, leaves)]
+    return f(*boxes), leaves, trace
+
+
+class Pullback:
+    """The VJP of a recorded function: ``pullback(cotangent) -> tuple of input cotangents``.
+
+    It can be called many times, with different cotangents. ``pullback.tape`` is the recorded
+    Wengert list.
+    """
+
+    def __init__(self, out: Any, leaves: list[Node], trace: ReverseTrace, primals: tuple) -> None:
+        self._multi = isinstance(out, tuple)
+        outs = out if self._multi else (out,)
+        self._out_nodes = [o.node if _owned(o, trace) else None for o in outs]
+        self._out_shapes = [shape_of(o) for o in outs]
+        self._out_dtypes = [_float_dtype(o) for o in outs]
+        self._leaves = leaves
+        self._primals = primals
+
+    @property
+    def tape(self) -> Tape:
+        return Tape(self._leaves, [n for n in self._out_nodes if n is not None])
+
+    def __call__(self, cotangent: Any) -> tuple:
+        cts = cotangent if self._multi else (cotangent,)
+        if self._multi and (not isinstance(cts, tuple) or len(cts) != len(self._out_nodes)):
+            raise TypeError(f"f returned {len(self._out_nodes)} outputs; pass a tuple of as many")
+        seeds = []
+        for i, (node, ct) in enumerate(zip(self._out_nodes, cts)):
+            ct = _check_cotangent(ct, self._out_shapes[i], self._out_dtypes[i], i)
+            if node is not None:
+                seeds.append((node, ct))
+        return self.sweep(seeds, batch=0)
+
+    def sweep(self, seeds: list, batch: int) -> tuple:
+        """The backward sweep for already-checked seeds; ``batch=1`` stacks many cotangents."""
+        batch_shape = shape_of(seeds[0][1])[:batch] if seeds else ()
+        leaf_cts = backward_sweep(seeds, batch) if seeds else {}
+        result = []
+        for leaf, p in zip(self._leaves, self._primals):
+            ct = leaf_cts.get(leaf)
+            if ct is None:
+                ct = np.zeros(batch_shape + shape_of(p), dtype=_float_dtype(p))
+            result.append(ct)
+        return tuple(result)
+
+
+def _owned(x: Any, trace: ReverseTrace) -> bool:
+    return type(x) is Traced and x._trace is trace
+
+
+def _float_dtype(x: Any) -> np.dtype:
+    dtype = np.asarray(raw(x)).dtype
+    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
+
+
+def _check_cotangent(ct: Any, shape: tuple, dtype: np.dtype, i: int) -> Any:
+    ct = check_float(ct, "cotangent")
+    if shape_of(ct) != shape:
+        raise ValueError(
+            f"cotangent has shape {shape_of(ct)} but output {i} of f has shape {shape}; "
+            "a cotangent must have the shape of the output it belongs to"
+        )
+    if not isinstance(ct, Box) and ct.dtype != dtype:
+        ct = ct.astype(dtype)
+    return ct
+
+
+def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Pullback]:
+    """Evaluate ``f(*primals)`` on a tape, and return its vector-Jacobian product.
+
+    Args:
+        f: a function of arrays, written with NumPy or ``autodiff`` functions.
+        *primals: the point (arrays or Python floats; floating point).
+
+    Returns:
+        ``(out, pullback)`` where ``pullback(u)`` is the tuple ``(Jᵀu)`` per input; it can be
+        called many times. ``pullback.tape`` is the recorded Wengert list.
+
+    Example:
+        >>> import numpy as np, autodiff as ad
+        >>> a, b = np.array([2.0, 3.0]), np.array([6.0, 4.0])
+        >>> Q, pullback = ad.vjp(lambda a, b: 3 * a**3 - b**2, a, b)
+        >>> pullback(np.ones(2))      # (9a², -2b)
+        (array([36., 81.]), array([-12.,  -8.]))
+    """
+    primals = tuple(check_float(p, f"argument {i} of vjp") for i, p in enumerate(primals))
+    out, leaves, trace = _record(f, primals)
+    outs = out if isinstance(out, tuple) else (out,)
+    values = tuple(o._value if _owned(o, trace) else o for o in outs)
+    pullback = Pullback(out, leaves, trace, primals)
+    return (values if isinstance(out, tuple) else values[0]), pullback
+
+
+def tape(f: Callable[..., Any], *primals: Any) -> Tape:
+    """Record ``f(*primals)`` and return its Wengert tape, ready to print.
+
+    Example:
+        >>> import numpy as np, autodiff as ad
+        >>> print(ad.tape(lambda x: np.sin(x) * x, 1.0))
+        entry  op        inputs  shape
+        -----  --------  ------  -----
+        v₀     input             ()
+        v₁     sin       v₀      ()
+        v₂     multiply  v₁, v₀  ()
+    """
+    return vjp(f, *primals)[1].tape
+
+
+def _argnums_tuple(argnums: int | Sequence[int], n: int) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for k in nums:
+        if not isinstance(k, int) or not -n <= k < n:
+            raise ValueError(f"argnums {argnums!r} does not fit a function called with {n} args")
+    return tuple(k % n for k in nums)
+
+
+def value_and_grad(
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0
+) -> Callable[..., tuple[Any, Any]]:
+    """Like :func:`grad`, but the returned function gives ``(f(*args), gradient)``.
+
+    Example:
+        >>> import autodiff as ad
+        >>> ad.value_and_grad(lambda x: x**3)(2.0)
+        (array(8.), array(12.))
+    """
+
+    def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        nums = _argnums_tuple(argnums, len(args))
+
+        def g(*diff):
+            full = list(args)
+            for k, d in zip(nums, diff):
+                full[k] = d
+            return f(*full, **kwargs)
+
+        out, pullback = vjp(g, *(args[k] for k in nums))
+        if isinstance(out, tuple) or shape_of(out) != ():
+            shape = "a tuple" if isinstance(out, tuple) else f"shape {shape_of(out)}"
+            raise TypeError(
+                f"grad requires f to return a scalar, but it returned {shape}; "
+                "use ad.vjp(f, x) with a cotangent for Jᵀu, or ad.jacrev(f) for the Jacobian"
+            )
+        grads = pullback(np.ones((), dtype=_float_dtype(out)))
+        return out, (grads[0] if isinstance(argnums, int) else grads)
+
+    return value_and_grad_f
+
+
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """The gradient of a scalar function, by one reverse sweep.
+
+    Args:
+        f: a function returning a scalar (0-d) value.
+        argnums: which positional argument(s) to differentiate; a tuple gives a tuple.
+
+    Returns:
+        A function with the signature of ``f`` returning the gradient(s).
+
+    Example:
+        >>> import numpy as np, autodiff as ad
+        >>> loss = lambda w, x, b, y: ((w * x + b - y) ** 2).sum()
+        >>> ad.grad(loss)(0.6614, -0.6014, 0.2669, -1.0122)   # 2(z - y)·x
+        array(-1.06008...)
+    """
+
+    vg = value_and_grad(f, argnums)
+
+    def grad_f(*args: Any, **kwargs: Any) -> Any:
+        return vg(*args, **kwargs)[1]
+
+    return grad_f
