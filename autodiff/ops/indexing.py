@@ -51,7 +51,7 @@ def _take(c, x_ndim, index):
 def _scatter_primal(g, index, shape):
     g = np.asarray(g)
     out = np.zeros(
-        tuple(shape) + g.shape[len(g.shape) - _indexed_ndim(shape, index) :],
+        tuple(shape) + g.shape[_indexed_ndim(shape, index) :],
         dtype=g.dtype if np.issubdtype(g.dtype, np.inexact) else np.float64,
     )
     np.add.at(out, index, g)

@@ -139,15 +139,22 @@ defop(
     batchable=True,
     jvp=(lambda t, ans, x, dtype: anp.astype(t, dtype),),  # d cast(x) = cast(dx)
     vjp=(lambda g, ans, x, dtype: anp.astype(g, raw(x).dtype),),  # x̄ = cast back(ḡ)
-    samples=lambda rng: [((S.real(rng, (3,)),), {"dtype": np.float32})],
+    samples=lambda rng: [((S.real(rng, (3,)),), {"dtype": np.float64})],
     formula="d cast(x) = cast(dx)", vjp_formula="x̄ = ḡ cast to x's dtype",
     doc="Convert to another floating dtype",
 )  # fmt: skip
 
 
+def _as_neg(axes, n):
+    """Axes as negative numbers, in the order given (moveaxis pairs them up)."""
+    if isinstance(axes, (int, np.integer)):
+        return int(axes) % n - n
+    return tuple(int(a) % n - n for a in axes)
+
+
 def _move(c, x, source, destination):
     n = len(shape_of(x))
-    return anp.moveaxis(c, neg_axes(source, n), neg_axes(destination, n))
+    return anp.moveaxis(c, _as_neg(source, n), _as_neg(destination, n))
 
 
 defop(
