@@ -237,6 +237,28 @@ class Pullback:
                 seeds.append((node, ct))
         return self.sweep(seeds, batch=0)
 
+    def batched(self, cotangents: Any) -> tuple:
+        """Many VJPs in one sweep: ``cotangents`` has a leading batch axis (``(k,) + out.shape``).
+
+        Returns per input an array of shape ``(k,) + input.shape``: row ``i`` is ``Jᵀ·uᵢ``.
+        Ops whose rules cannot take a batch axis are swept once per row, so this is never wrong.
+        """
+        cts = cotangents if self._multi else (cotangents,)
+        seeds = []
+        for i, (node, ct) in enumerate(zip(self._out_nodes, cts)):
+            ct = check_float(ct, "cotangent")
+            if shape_of(ct)[1:] != self._out_shapes[i]:
+                raise ValueError(
+                    f"batched cotangent has shape {shape_of(ct)}; expected (k,) + "
+                    f"{self._out_shapes[i]} for output {i}"
+                )
+            if node is not None:
+                seeds.append((node, ct))
+        if not seeds:
+            k = shape_of(cts[0])[0]
+            return tuple(np.zeros((k, *shape_of(p)), _float_dtype(p)) for p in self._primals)
+        return self.sweep(seeds, batch=1)
+
     def sweep(self, seeds: list, batch: int) -> tuple:
         """The backward sweep for already-checked seeds; ``batch=1`` stacks many cotangents."""
         batch_shape = shape_of(seeds[0][1])[:batch] if seeds else ()
