@@ -22,6 +22,12 @@ from autodiff.forward import Dual, jvp
 from autodiff.ops.joining import split
 from autodiff.reverse import Tape, Traced, grad, tape, value_and_grad, vjp
 from autodiff.testing import check_grads
+from autodiff import autograd
+from autodiff.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from autodiff.tensor import (
+    Tensor, arange, bool_, eye, float32, float64, full, full_like, int64, is_tensor, linspace,
+    manual_seed, ones, ones_like, rand, rand_like, randn, randn_like, tensor, zeros, zeros_like,
+)  # fmt: skip
 
 _numpy_api.install(globals())
 _numpy_api.dispatch_also(_numpy_api.np.split)(split)

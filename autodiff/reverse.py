@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from typing import Any
 
 import numpy as np
@@ -80,10 +80,24 @@ class Traced(Box):
         return f"Traced({raw(self._value)!r}, node={self.node.seq})"
 
 
-def backward_sweep(seeds: Sequence[tuple[Node, Any]], batch: int = 0) -> dict[Node, Any]:
-    """Propagate cotangents from ``seeds`` back through the tape.
+def backward_sweep(
+    seeds: Sequence[tuple[Node, Any]],
+    batch: int = 0,
+    keep: Container[Node] = (),
+    prepare: Callable[[Node], tuple[Any, Any]] | None = None,
+) -> dict[Node, Any]:
+    """Propagate cotangents from ``seeds`` back through the tape, latest node first.
 
-    Returns the cotangents that reached leaf nodes (nodes with no op), keyed by node.
+    Args:
+        seeds: ``(node, cotangent)`` pairs to start from.
+        batch: 1 when the cotangents carry a leading batch axis.
+        keep: non-leaf nodes whose total cotangent should also be returned.
+        prepare: ``prepare(node) -> (args, ans)`` gives the values the node's VJP rule sees
+            (the ``Tensor`` facade uses it to check versions and to differentiate the sweep
+            itself with ``create_graph``); by default the values saved on the node.
+
+    Returns:
+        The cotangents that reached leaf nodes (nodes with no op) and the ``keep`` nodes.
     """
     cts: dict[Node, Any] = {}
     heap: list[Node] = []
@@ -93,17 +107,20 @@ def backward_sweep(seeds: Sequence[tuple[Node, Any]], batch: int = 0) -> dict[No
         else:
             cts[node] = ct
             heapq.heappush(heap, node)
-    leaves: dict[Node, Any] = {}
+    found: dict[Node, Any] = {}
     while heap:
         node = heapq.heappop(heap)
         g = cts.pop(node)
         op = node.op
         if op is None:
-            leaves[node] = g
+            found[node] = g
             continue
+        if keep and node in keep:
+            found[node] = g
+        args, ans = (node.args, node.ans) if prepare is None else prepare(node)
         parents = node.parents
         needs = [p is not None for p in parents]
-        in_cts = vjp_rule(op, g, node.ans, node.args, node.params, needs, batch)
+        in_cts = vjp_rule(op, g, ans, args, node.params, needs, batch)
         for p, c in zip(parents, in_cts):
             if p is None or c is None:
                 continue
@@ -112,7 +129,7 @@ def backward_sweep(seeds: Sequence[tuple[Node, Any]], batch: int = 0) -> dict[No
             else:
                 cts[p] = c
                 heapq.heappush(heap, p)
-    return leaves
+    return found
 
 
 def tape_nodes(outputs: Sequence[Node]) -> list[Node]:

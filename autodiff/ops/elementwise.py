@@ -227,6 +227,10 @@ _UNARY = [
     ("sinh", np.sinh, lambda ans, x: anp.cosh(x), S.real, "d sinh x = cosh x·dx"),
     ("cosh", np.cosh, lambda ans, x: anp.sinh(x), S.real, "d cosh x = sinh x·dx"),
     ("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans, S.real, "d tanh x = (1 - tanh²x)·dx"),
+    ("sigmoid", lambda x: 0.5 * (np.tanh(0.5 * x) + 1.0), lambda ans, x: ans * (1.0 - ans),
+     S.real, "d σ(x) = σ(x)(1 - σ(x))·dx"),
+    ("relu", lambda x: np.maximum(x, 0), lambda ans, x: _mask(raw(x) > 0, x), S.away_from_zero,
+     "d relu(x) = [x > 0]·dx"),
     ("arcsinh", np.arcsinh, lambda ans, x: (x * x + 1.0) ** -0.5, S.real, "d asinh x = dx/√(x²+1)"),
 ]  # fmt: skip
 

@@ -1,0 +1,285 @@
+"""PyTorch-style autograd on the reverse engine: grad mode, ``backward`` and ``autograd.grad``.
+
+The ``Tensor`` facade records on the same :class:`~autodiff.reverse.Node` tape as ``vjp``; what
+this module adds is PyTorch's bookkeeping around the sweep: a per-thread grad mode, ``.grad``
+that accumulates on leaves, freeing the graph after a backward unless ``retain_graph=True``,
+version checks on saved tensors, and ``create_graph=True`` for derivatives of derivatives.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from autodiff.reverse import Node, backward_sweep
+
+if TYPE_CHECKING:
+    from autodiff.tensor import Tensor
+
+_mode = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations on tensors that require grad are recorded (per thread)."""
+    return getattr(_mode, "enabled", True)
+
+
+class set_grad_enabled:
+    """Turn recording on or off, as a function call or a context manager (per thread).
+
+    Example:
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0], requires_grad=True)
+        >>> with ad.set_grad_enabled(False):
+        ...     (x * 2).requires_grad
+        False
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = is_grad_enabled()
+        _mode.enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self.prev
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Context manager: operations inside are not recorded (like ``torch.no_grad``).
+
+    Example:
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0], requires_grad=True)
+        >>> with ad.no_grad():
+        ...     y = x * 2
+        >>> y.requires_grad
+        False
+    """
+    prev = is_grad_enabled()
+    _mode.enabled = False
+    try:
+        yield
+    finally:
+        _mode.enabled = prev
+
+
+@contextmanager
+def enable_grad() -> Iterator[None]:
+    """Context manager: recording on, even inside ``no_grad``."""
+    prev = is_grad_enabled()
+    _mode.enabled = True
+    try:
+        yield
+    finally:
+        _mode.enabled = prev
+
+
+class TensorNode(Node):
+    """A tape entry made by the Tensor facade: also keeps the input tensors and their versions."""
+
+    __slots__ = ("freed", "inputs", "out_version", "retain_ref", "versions")
+
+
+class LeafNode(Node):
+    """The tape entry of a leaf tensor that requires grad (PyTorch's ``AccumulateGrad``)."""
+
+    __slots__ = ("tensor_ref",)
+
+
+FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+class _Retained:
+    """The nodes of non-leaf tensors that asked for ``.retain_grad()``."""
+
+    def __contains__(self, node: Node) -> bool:
+        return getattr(node, "retain_ref", None) is not None
+
+    def __bool__(self) -> bool:
+        return True
+
+
+_RETAINED = _Retained()
+
+
+def _preparer(create_graph: bool, visited: list):
+    from autodiff.tensor import Tensor
+
+    def prepare(node: TensorNode) -> tuple[Any, Any]:
+        if node.freed:
+            raise RuntimeError(FREED)
+        for t, v in zip(node.inputs, node.versions):
+            if t is not None and t._version[0] != v:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: [Tensor of shape {tuple(t.shape)}] is at version "
+                    f"{t._version[0]}; expected version {v} instead (op '{node.op.name}'). "
+                    "Use an out-of-place operation, or .clone() the tensor before changing it"
+                )
+        if node.out_version[0] != 0:
+            raise RuntimeError(
+                f"the output of '{node.op.name}' was modified by an inplace operation after it "
+                "was saved for backward; use an out-of-place operation instead"
+            )
+        visited.append(node)
+        if create_graph:
+            args = tuple(t if t is not None else a for t, a in zip(node.inputs, node.args))
+            return args, Tensor._wrap(node.ans, node)
+        return node.args, node.ans
+
+    return prepare
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    grads: Sequence[Any],
+    *,
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Sequence[Tensor] | None = None,
+) -> list[Any] | None:
+    """The sweep behind ``Tensor.backward`` and ``autograd.grad``.
+
+    With ``inputs`` it returns their gradients (``None`` where unreached) and leaves ``.grad``
+    alone; without, it accumulates into the ``.grad`` of every reached leaf (and of non-leaf
+    tensors that called ``retain_grad()``).
+    """
+    from autodiff.tensor import Tensor
+
+    seeds = []
+    for t, g in zip(roots, grads):
+        if t._node is None:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn: "
+                "nothing to differentiate (did you forget requires_grad=True, or compute it "
+                "under no_grad?)"
+            )
+        seeds.append((t._node, g if create_graph else _plain(g)))
+    keep: Any = _RETAINED
+    if inputs is not None:
+        for t in inputs:
+            if t._node is None:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+        keep = {t._node for t in inputs}
+    visited: list[TensorNode] = []
+    with enable_grad() if create_graph else no_grad():
+        found = backward_sweep(seeds, keep=keep, prepare=_preparer(create_graph, visited))
+    if not retain_graph:
+        for node in visited:
+            node.freed = True
+            node.args = node.inputs = None
+    if inputs is not None:
+        return [_as_tensor(found.get(t._node), t, create_graph) for t in inputs]
+    for node, g in found.items():
+        ref = node.tensor_ref if isinstance(node, LeafNode) else node.retain_ref
+        target = ref() if ref is not None else None
+        if target is not None:
+            target._accumulate(g, create_graph)
+    return None
+
+
+def _plain(g: Any) -> Any:
+    from autodiff.tensor import Tensor
+
+    return g._value if isinstance(g, Tensor) else g
+
+
+def _as_tensor(g: Any, like: Tensor, create_graph: bool) -> Any:
+    from autodiff.tensor import Tensor
+
+    if g is None:
+        return None
+    if isinstance(g, Tensor):
+        return g if create_graph else Tensor._wrap(g._value, None)
+    return Tensor._wrap(np.asarray(g, dtype=like.dtype), None)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Any, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned instead of stored in ``.grad``.
+
+    Like ``torch.autograd.grad``. With ``create_graph=True`` the result is itself recorded, so
+    it can be differentiated again.
+
+    Example:
+        >>> import autodiff as ad
+        >>> x = ad.tensor(2.0, requires_grad=True)
+        >>> (dy,) = ad.autograd.grad(x**3, x, create_graph=True)   # 3x² = 12
+        >>> (d2y,) = ad.autograd.grad(dy, x)                        # 6x = 12
+        >>> float(dy), float(d2y)
+        (12.0, 12.0)
+    """
+    from autodiff.tensor import Tensor
+
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        gs = [None] * len(outs)
+    elif isinstance(grad_outputs, Tensor):
+        gs = [grad_outputs]
+    else:
+        gs = list(grad_outputs)
+    seeds = [_seed(o, g, create_graph) for o, g in zip(outs, gs)]
+    retain = create_graph if retain_graph is None else retain_graph
+    result = run_backward(outs, seeds, retain_graph=retain, create_graph=create_graph, inputs=ins)
+    if not allow_unused and any(r is None for r in result):
+        raise RuntimeError(
+            "One of the differentiated Tensors appears to not have been used in the graph. "
+            "Set allow_unused=True if this is the desired behavior."
+        )
+    return tuple(result)
+
+
+def _seed(out: Tensor, gradient: Any, create_graph: bool) -> Any:
+    """The starting cotangent of a backward pass, checked like PyTorch checks it."""
+    from autodiff.tensor import Tensor
+
+    if gradient is None:
+        if out.numel() != 1:
+            raise RuntimeError(
+                "grad can be implicitly created only for scalar outputs; this output has shape "
+                f"{tuple(out.shape)}: pass gradient= (a tensor of that shape), or reduce it "
+                "first, e.g. out.sum().backward()"
+            )
+        g = np.ones(out.shape, dtype=out.dtype)
+        return Tensor._wrap(g, None) if create_graph else g
+    g = gradient if isinstance(gradient, Tensor) else Tensor._wrap(np.asarray(gradient), None)
+    if tuple(g.shape) != tuple(out.shape):
+        raise RuntimeError(
+            f"Mismatch in shape: grad_output[0] has a shape of {tuple(g.shape)} and output[0] "
+            f"has a shape of {tuple(out.shape)}"
+        )
+    if not np.issubdtype(g.dtype, np.floating):
+        raise TypeError(f"gradient must be a floating point tensor, got dtype {g.dtype}")
+    if g.dtype != out.dtype:
+        g = Tensor._wrap(g._value.astype(out.dtype), None)
+    return g if create_graph else g._value
+
+
+def backward(
+    tensor: Tensor, gradient: Any = None, retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> None:  # fmt: skip
+    """``tensor.backward(...)``: accumulate gradients into the leaves' ``.grad``."""
+    seed = _seed(tensor, gradient, create_graph)
+    retain = create_graph if retain_graph is None else retain_graph
+    run_backward([tensor], [seed], retain_graph=retain, create_graph=create_graph)
