@@ -113,7 +113,10 @@ def _missing(op: Op, mode: str) -> MissingRuleError:
 
 
 def shape_of(x: Any) -> tuple[int, ...]:
-    return x.shape if hasattr(x, "shape") else np.shape(x)
+    try:
+        return x.shape
+    except AttributeError:
+        return np.shape(x)
 
 
 def zeros_for(x: Any, batch_shape: tuple[int, ...] = ()) -> np.ndarray:
@@ -129,29 +132,32 @@ def jvp_rule(
     op: Op, tangents: list, ans: Any, primals: list | tuple, params: dict, batch: int
 ) -> Any:
     """Tangent of ``op``'s output from its inputs' tangents (``None`` = symbolic zero)."""
-    if op.jvp is None:
+    rules = op.jvp
+    if rules is None:
         raise _missing(op, "forward")
-    if batch and not op.batchable:
-        return _unbatched(jvp_rule, op, tangents, ans, primals, params)
+    if batch:
+        if not op.batchable:
+            return _unbatched(jvp_rule, op, tangents, ans, primals, params)
+        if op.elementwise:
+            tangents = [None if t is None else _align_batched(t, x, ans, batch)
+                        for t, x in zip(tangents, primals)]  # fmt: skip
     if op.jvp_whole:
-        out = op.jvp(tangents, ans, *primals, **params)
+        out = rules(tangents, ans, *primals, **params)
     else:
         out = None
-        rules = op.jvp
         for i, t in enumerate(tangents):
             if t is None:
                 continue
             rule = rules[i]
             if rule is None:
                 raise _missing(op, "forward")
-            if batch and op.elementwise:
-                t = _align_batched(t, primals[i], ans, batch)
             c = rule(t, ans, *primals, **params)
             out = c if out is None else out + c
     if out is None:
         return None
-    want = shape_of(out)[:batch] + shape_of(ans)
-    if shape_of(out) != want:
+    shape = out.shape
+    want = shape[:batch] + ans.shape if batch else ans.shape
+    if shape != want:
         out = _public("broadcast_to")(out, want)
     return out
 
@@ -159,15 +165,18 @@ def jvp_rule(
 def vjp_rule(
     op: Op, g: Any, ans: Any, primals: list | tuple, params: dict, needs: list, batch: int
 ) -> list:
-    """Cotangents of ``op``'s inputs from its output's cotangent ``g``; ``None`` where not needed."""
-    if op.vjp is None:
+    """Cotangents of ``op``'s inputs from the output's cotangent ``g`` (``None``: not needed)."""
+    rules = op.vjp
+    if rules is None:
         raise _missing(op, "reverse")
     if batch and not op.batchable:
         return _unbatched_vjp(op, g, ans, primals, params, needs)
     if op.vjp_whole:
-        cts = list(op.vjp(g, ans, *primals, **params))
+        cts = list(rules(g, ans, *primals, **params))
+        for i, need in enumerate(needs):
+            if not need:
+                cts[i] = None
     else:
-        rules = op.vjp
         cts = [None] * len(primals)
         for i, need in enumerate(needs):
             if need:
@@ -175,13 +184,10 @@ def vjp_rule(
                 if rule is None:
                     raise _missing(op, "reverse")
                 cts[i] = rule(g, ans, *primals, **params)
-    for i, need in enumerate(needs):
-        c = cts[i]
-        if not need:
-            cts[i] = None
-        elif c is not None:
-            target = shape_of(primals[i])
-            if shape_of(c)[batch:] != target:
+    for i, c in enumerate(cts):
+        if c is not None:
+            target = primals[i].shape
+            if c.shape[batch:] != target:
                 cts[i] = unbroadcast(c, target, batch)
     return cts
 

@@ -28,14 +28,18 @@ class ForwardTrace(Trace):
     def process(self, op: Op, args: tuple | list, params: dict[str, Any]) -> Any:
         primals = []
         tangents = []
+        lower = False  # does a box of an outer transformation remain among the primals?
         for a in args:
             if type(a) is Dual and a._trace is self:
-                primals.append(a._value)
+                v = a._value
                 tangents.append(a.tangent)
             else:
-                primals.append(a)
+                v = a
                 tangents.append(None)
-        ans = bind(op, primals, params)
+            primals.append(v)
+            if isinstance(v, Box):
+                lower = True
+        ans = bind(op, primals, params) if lower else op.primal(*primals, **params)
         if not op.differentiable:
             return ans
         t = jvp_rule(op, tangents, ans, primals, params, self.batch)

@@ -47,14 +47,18 @@ class ReverseTrace(Trace):
     def process(self, op: Op, args: tuple | list, params: dict[str, Any]) -> Any:
         primals = []
         parents = []
+        lower = False  # does a box of an outer transformation remain among the primals?
         for a in args:
             if type(a) is Traced and a._trace is self:
-                primals.append(a._value)
+                v = a._value
                 parents.append(a.node)
             else:
-                primals.append(a)
+                v = a
                 parents.append(None)
-        ans = bind(op, primals, params)
+            primals.append(v)
+            if isinstance(v, Box):
+                lower = True
+        ans = bind(op, primals, params) if lower else op.primal(*primals, **params)
         if not op.differentiable:
             return ans
         return Traced(ans, Node(op, primals, params, ans, parents), self)
