@@ -84,7 +84,7 @@ def enable_grad() -> Iterator[None]:
 class TensorNode(Node):
     """A tape entry made by the Tensor facade: also keeps the input tensors and their versions."""
 
-    __slots__ = ("freed", "inputs", "out_version", "retain_ref", "versions")
+    __slots__ = ("freed", "out_seen", "out_version", "retain_ref", "versions")
 
 
 class LeafNode(Node):
@@ -121,22 +121,24 @@ def _preparer(create_graph: bool, visited: list):
     def prepare(node: TensorNode) -> tuple[Any, Any]:
         if node.freed:
             raise RuntimeError(FREED)
-        for t, v in zip(node.inputs, node.versions):
-            if t is not None and t._version[0] != v:
+        for cell, seen in node.versions:
+            if cell[0] != seen:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by "
-                    f"an inplace operation: [Tensor of shape {tuple(t.shape)}] is at version "
-                    f"{t._version[0]}; expected version {v} instead (op '{node.op.name}'). "
-                    "Use an out-of-place operation, or .clone() the tensor before changing it"
+                    f"an inplace operation: an input of '{node.op.name}' is at version "
+                    f"{cell[0]}; expected version {seen} instead. Use an out-of-place "
+                    "operation, or .clone() the tensor before changing it"
                 )
-        if node.out_version[0] != 0:
+        if node.out_version[0] != node.out_seen:
             raise RuntimeError(
                 f"the output of '{node.op.name}' was modified by an inplace operation after it "
                 "was saved for backward; use an out-of-place operation instead"
             )
         visited.append(node)
         if create_graph:
-            args = tuple(t if t is not None else a for t, a in zip(node.inputs, node.args))
+            # the saved values, as tensors on the graph, so the sweep itself is recorded
+            args = tuple(Tensor._wrap(a, p) if p is not None else a
+                         for a, p in zip(node.args, node.parents))  # fmt: skip
             return args, Tensor._wrap(node.ans, node)
         return node.args, node.ans
 
@@ -180,7 +182,7 @@ def run_backward(
     if not retain_graph:
         for node in visited:
             node.freed = True
-            node.args = node.inputs = None
+            node.args = None
     if inputs is not None:
         return [_as_tensor(found.get(t._node), t, create_graph) for t in inputs]
     for node, g in found.items():

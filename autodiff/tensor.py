@@ -60,10 +60,10 @@ class TensorTrace(Trace):
             return Tensor._wrap(np.asarray(ans), None)
         out = Tensor._wrap(np.asarray(ans), None)
         node = TensorNode(op, values, params, out._value, parents)
-        node.inputs = tuple(a if isinstance(a, Tensor) and a._node is not None else None
-                            for a in args)  # fmt: skip
-        node.versions = tuple(a._version[0] if a is not None else 0 for a in node.inputs)
+        # the version counters of the saved arrays, and the values they had when saved
+        node.versions = tuple((a._version, a._version[0]) for a in args if isinstance(a, Tensor))
         node.out_version = out._version
+        node.out_seen = 0
         node.freed = False
         node.retain_ref = None
         out._node = node
@@ -534,11 +534,16 @@ class Tensor(Box):
         self._check_inplace()
         value = np.asarray(result._value, dtype=self.dtype)
         if result._node is not None and is_grad_enabled():
-            # recorded: this tensor now stands for the new node (PyTorch rebases its history)
+            # Recorded: this tensor now stands for the new node (PyTorch "rebases" its history).
+            # It takes the new array instead of overwriting the old one, which earlier nodes
+            # may have saved; so they stay valid and need no version check.
             self._value = value
             self._node = result._node
+            self._version = [self._version[0] + 1]
             self._node.out_version = self._version
-        elif value.shape == self._value.shape and self._value.flags.writeable:
+            self._node.out_seen = self._version[0]
+            return self
+        if value.shape == self._value.shape and self._value.flags.writeable:
             self._value[...] = value  # keep sharing memory with views made by detach()
         else:
             self._value = value.copy()
