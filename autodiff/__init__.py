@@ -22,6 +22,7 @@ from autodiff.forward import Dual, jvp
 from autodiff.ops.joining import split
 from autodiff.reverse import Tape, Traced, grad, tape, value_and_grad, vjp
 from autodiff.testing import check_grads
+from autodiff import viz
 from autodiff import autograd
 from autodiff.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from autodiff.tensor import (

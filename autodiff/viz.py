@@ -1,0 +1,296 @@
+"""Pictures of a recorded computation: its graph (Mermaid or DOT) and its evaluation traces.
+
+* :func:`graph` draws what a ``Tensor`` (or a ``vjp`` tape) recorded: leaves, the ops with
+  PyTorch-like names, and the output. Leaves that require grad are highlighted in blue, as in the
+  figure of PyTorch's autograd tutorial.
+* :func:`trace_table` prints the three evaluation traces of the AD literature for a small
+  function: the primal trace (``v₋₁ = x₁``, ``v₁ = sin(v₀)``, ...), the tangent trace of forward
+  mode (``v̇ᵢ``) and the adjoint trace of reverse mode (``v̄ᵢ``), all over the same Wengert list.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autodiff.core import jvp_rule, raw
+from autodiff.reverse import Node, Pullback, Tape, backward_sweep, tape_nodes, vjp
+
+# ---- graphs -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Graph:
+    """A recorded computation as nodes and edges; render it with :meth:`mermaid` or :meth:`dot`."""
+
+    nodes: list[tuple[str, str, str]] = field(default_factory=list)  # (id, label, kind)
+    edges: list[tuple[str, str]] = field(default_factory=list)  # (from, to)
+
+    def mermaid(self, direction: str = "BT") -> str:
+        """Mermaid ``flowchart`` text (leaves requiring grad in blue)."""
+        shape = {"leaf": '["{}"]', "const": '(["{}"])', "op": '["{}"]', "output": '[["{}"]]'}
+        lines = [f"flowchart {direction}"]
+        for nid, label, kind in self.nodes:
+            lines.append(f"    {nid}{shape[kind].format(label)}:::{kind}")
+        lines += [f"    {a} --> {b}" for a, b in self.edges]
+        lines += [
+            "    classDef leaf fill:#cfe2ff,stroke:#1f5fbf,color:#0b2a55",
+            "    classDef const fill:#eeeeee,stroke:#999999,color:#444444",
+            "    classDef op fill:#ffffff,stroke:#666666",
+            "    classDef output fill:#fff3cd,stroke:#b58900",
+        ]
+        return "\n".join(lines)
+
+    def dot(self) -> str:
+        """Graphviz DOT text (leaves requiring grad in blue)."""
+        style = {
+            "leaf": 'shape=box style=filled fillcolor="#cfe2ff"',
+            "const": 'shape=ellipse style=filled fillcolor="#eeeeee"',
+            "op": "shape=box",
+            "output": 'shape=box style="filled,bold" fillcolor="#fff3cd"',
+        }
+        lines = ["digraph autodiff {", "    rankdir=BT;"]
+        for nid, label, kind in self.nodes:
+            lines.append(f'    {nid} [label="{label}" {style[kind]}];')
+        lines += [f"    {a} -> {b};" for a, b in self.edges]
+        lines.append("}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.mermaid()
+
+
+def graph(
+    obj: Any, names: Mapping[str, Any] | None = None, constants: bool = True, output: str = "out"
+) -> Graph:
+    """The graph recorded for a ``Tensor``, a :class:`~autodiff.reverse.Tape` or a pullback.
+
+    Args:
+        obj: an output ``Tensor`` (its ``grad_fn`` chain), or a tape / pullback from ``ad.tape`` /
+            ``ad.vjp``.
+        names: labels for tensors, e.g. ``{"a": a, "b": b}`` (leaves get them in the picture).
+        constants: also draw scalar and array constants the ops used.
+        output: the label of the output node.
+
+    Example:
+        >>> import autodiff as ad
+        >>> a = ad.tensor([2.0, 3.0], requires_grad=True)
+        >>> b = ad.tensor([6.0, 4.0], requires_grad=True)
+        >>> print(ad.viz.graph(3 * a**3 - b**2, names={"a": a, "b": b}, output="Q").mermaid())
+        ... # doctest: +ELLIPSIS
+        flowchart BT
+            n0["a"]:::leaf
+        ...
+    """
+    from autodiff.tensor import GradFn, Tensor
+
+    label_of: dict[int, str] = {}
+    for name, t in (names or {}).items():
+        node = getattr(t, "_node", None)
+        if node is not None:
+            label_of[id(node)] = name
+    if isinstance(obj, Tensor):
+        if obj._node is None:
+            raise ValueError("this tensor recorded nothing (requires_grad is False): no graph")
+        roots = [obj._node]
+        inputs: list[Node] = []
+
+        def op_label(n: Node) -> str:
+            return GradFn(n).name()
+    else:
+        tp = obj.tape if isinstance(obj, Pullback) else obj
+        if not isinstance(tp, Tape):
+            raise TypeError(f"graph() takes a Tensor, a Tape or a pullback, not {type(obj)}")
+        roots, inputs = tp.outputs, tp.inputs
+        for leaf in inputs:
+            label_of.setdefault(id(leaf), tp.name(leaf))
+
+        def op_label(n: Node) -> str:
+            return n.op.name
+
+    nodes = tape_nodes(list(roots) + list(inputs))
+    g = Graph()
+    ids: dict[int, str] = {}
+    for n in nodes:
+        nid = f"n{len(ids)}"
+        ids[id(n)] = nid
+        if n.op is None:
+            g.nodes.append((nid, label_of.get(id(n), f"leaf {_shape(n.ans)}"), "leaf"))
+            continue
+        g.nodes.append((nid, op_label(n), "op"))
+        for arg, parent in zip(n.args, n.parents):
+            if parent is not None:
+                g.edges.append((ids[id(parent)], nid))
+            elif constants:
+                cid = f"c{len(g.nodes)}"
+                g.nodes.append((cid, _const_label(arg), "const"))
+                g.edges.append((cid, nid))
+    for k, r in enumerate(roots):
+        oid = f"out{k}"
+        g.nodes.append((oid, output if len(roots) == 1 else f"{output}{k}", "output"))
+        g.edges.append((ids[id(r)], oid))
+    return g
+
+
+def _shape(x: Any) -> str:
+    return "×".join(map(str, np.shape(raw(x)))) or "scalar"
+
+
+def _const_label(x: Any) -> str:
+    value = raw(x)
+    if np.ndim(value) == 0:
+        return f"{float(value):g}"
+    return f"const {_shape(value)}"
+
+
+# ---- evaluation traces ------------------------------------------------------------------------
+
+
+@dataclass
+class TraceTable:
+    """The primal, tangent and adjoint traces of one function at one point."""
+
+    primal: list[tuple[str, str, Any]]
+    tangent: list[tuple[str, str, Any]]
+    adjoint: list[tuple[str, str, Any]]
+
+    def _table(self, title: str, head: tuple[str, str, str], rows: list) -> str:
+        body = [(a, b, _value(c)) for a, b, c in rows]
+        widths = [max(_width(r[i]) for r in [head, *body]) for i in range(3)]
+        lines = [title, "  ".join(_pad(h, w) for h, w in zip(head, widths)).rstrip(),
+                 "  ".join("-" * w for w in widths)]  # fmt: skip
+        lines += ["  ".join(_pad(c, w) for c, w in zip(r, widths)).rstrip() for r in body]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return "\n\n".join([
+            self._table("Primal trace (forward evaluation)", ("entry", "definition", "value"),
+                        self.primal),
+            self._table("Tangent trace (forward mode, one JVP)", ("entry", "rule", "value"),
+                        self.tangent),
+            self._table("Adjoint trace (reverse mode, one VJP)", ("entry", "rule", "value"),
+                        self.adjoint),
+        ])  # fmt: skip
+
+    def markdown(self) -> str:
+        """The three tables in Markdown (for the docs)."""
+        out = []
+        for title, rows, head in [
+            ("Primal trace", self.primal, "definition"),
+            ("Tangent trace", self.tangent, "rule"),
+            ("Adjoint trace", self.adjoint, "rule"),
+        ]:
+            out += [f"**{title}**", "", f"| entry | {head} | value |", "| --- | --- | --- |"]
+            out += [f"| {a} | {b} | {_value(c)} |" for a, b, c in rows]
+            out.append("")
+        return "\n".join(out)
+
+    __repr__ = __str__
+
+
+def _width(text: str) -> int:
+    """Columns a string takes in a terminal: combining marks (the dot of v̇) take none."""
+    return sum(not unicodedata.combining(ch) for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def _value(x: Any) -> str:
+    value = np.asarray(raw(x))
+    if value.ndim == 0:
+        return f"{float(value):.4f}"
+    return np.array2string(value, precision=4, separator=", ", threshold=6)
+
+
+def trace_table(
+    f: Callable[..., Any],
+    *inputs: Any,
+    tangents: Sequence[Any] | None = None,
+    cotangent: Any = None,
+) -> TraceTable:
+    """The evaluation traces of ``f`` at ``inputs``, over one recorded Wengert list.
+
+    The tangent trace replays the tape with each op's JVP rule, seeded with ``tangents``
+    (default: 1 for the first input, 0 for the others, i.e. ∂/∂x₁); the adjoint trace sweeps it
+    backwards with each op's VJP rule, seeded with ``cotangent`` (default 1).
+
+    Example:
+        >>> import numpy as np, autodiff as ad
+        >>> f = lambda x1, x2: np.log(x1) + x1 * x2 - np.sin(x2)
+        >>> print(ad.viz.trace_table(f, 2.0, 5.0))   # doctest: +ELLIPSIS
+        Primal trace (forward evaluation)
+        entry  definition            value
+        -----  --------------------  -------
+        v₋₁    x₁                    2.0000
+        v₀     x₂                    5.0000
+        v₁     log(v₋₁)              0.6931
+        ...
+    """
+    out, pullback = vjp(f, *inputs)
+    tp = pullback.tape
+    n = len(tp.inputs)
+    primal = [(tp.name(leaf), f"x{_sub(k + 1)}", leaf.ans) for k, leaf in enumerate(tp.inputs)]
+    for node in tp.entries:
+        args = ", ".join(tp.name(p) if p is not None else _const_label(a)
+                         for a, p in zip(node.args, node.parents))  # fmt: skip
+        primal.append((tp.name(node), f"{node.op.name}({args})", node.ans))
+
+    # tangent trace: replay the tape forwards with the JVP rules
+    seeds = list(tangents) if tangents is not None else [1.0] + [0.0] * (n - 1)
+    dot: dict[int, Any] = {}
+    tangent = []
+    for k, leaf in enumerate(tp.inputs):
+        dot[id(leaf)] = np.asarray(seeds[k], dtype=float) * np.ones(np.shape(leaf.ans))
+        tangent.append((_dot(tp.name(leaf)), f"ẋ{_sub(k + 1)} (seed)", dot[id(leaf)]))
+    for node in tp.entries:
+        ts = [dot.get(id(p)) if p is not None else None for p in node.parents]
+        t = jvp_rule(node.op, ts, node.ans, node.args, node.params, 0)
+        dot[id(node)] = t if t is not None else np.zeros(np.shape(node.ans))
+        tangent.append((_dot(tp.name(node)), node.op.jvp_formula, dot[id(node)]))
+
+    # adjoint trace: one backward sweep, keeping every entry's adjoint
+    ct = np.ones(np.shape(out)) if cotangent is None else np.asarray(cotangent, dtype=float)
+    last = tp.outputs[0]
+    bars = backward_sweep([(last, ct)], keep=_Everything())
+    adjoint = [(_bar(tp.name(last)), "ȳ (seed)", ct)]
+    for node in reversed(tp.entries[:-1] if tp.entries and tp.entries[-1] is last else
+                         tp.entries):  # fmt: skip
+        adjoint.append((_bar(tp.name(node)), _uses(node, tp), bars.get(node, 0.0)))
+    for leaf in reversed(tp.inputs):
+        adjoint.append((_bar(tp.name(leaf)), _uses(leaf, tp), bars.get(leaf, 0.0)))
+    return TraceTable(primal, tangent, adjoint)
+
+
+class _Everything:
+    def __contains__(self, node: object) -> bool:
+        return True
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def _uses(node: Node, tp: Tape) -> str:
+    users = [tp.name(m) for m in tp.entries if any(p is node for p in m.parents)]
+    terms = [f"{_bar(u)}·∂{u}/∂{tp.name(node)}" for u in users]
+    return " + ".join(terms) if terms else "0 (unused)"
+
+
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _sub(k: int) -> str:
+    return str(k).translate(_SUB)
+
+
+def _dot(name: str) -> str:
+    return name[0] + "\u0307" + name[1:]
+
+
+def _bar(name: str) -> str:
+    return name[0] + "\u0304" + name[1:]
