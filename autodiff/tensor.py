@@ -578,16 +578,16 @@ class Tensor(Box):
         return self._set(Tensor._wrap(np.broadcast_to(src._value, self.shape), None))
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        """Fill with uniform samples in [a, b), drawn like ``torch.Tensor.uniform_``."""
         from autodiff import rng
 
-        return self._set(Tensor._wrap(rng.default_generator.uniform(
-            tuple(self.shape), a, b, dtype=self.dtype), None))  # fmt: skip
+        return self._set(Tensor._wrap(rng.uniform_(np.empty_like(self._value), a, b), None))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        """Fill with normal samples, drawn like ``torch.Tensor.normal_``."""
         from autodiff import rng
 
-        return self._set(Tensor._wrap(rng.default_generator.normal(
-            tuple(self.shape), mean, std, dtype=self.dtype), None))  # fmt: skip
+        return self._set(Tensor._wrap(rng.normal_(np.empty_like(self._value), mean, std), None))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         index = index._value if isinstance(index, Tensor) else index
@@ -806,10 +806,15 @@ def manual_seed(seed: int) -> Any:
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None
          ) -> Tensor:  # fmt: skip
-    """Uniform samples in [0, 1), drawn like ``torch.rand`` (same numbers for the same seed)."""
+    """Uniform samples in [0, 1), drawn like ``torch.rand`` (same numbers for the same seed).
+
+    The default dtype is float64, holding the values torch draws for its default float32.
+    """
     from autodiff import rng
 
-    value = rng.rand(*_shape(size), dtype=_dtype(dtype), generator=generator)
+    # with no dtype given, draw torch's default (float32) stream, so the numbers match PyTorch
+    sample = np.float32 if dtype is None else None
+    value = rng.rand(*_shape(size), dtype=_dtype(dtype), sample_dtype=sample, generator=generator)
     return Tensor(value, requires_grad=requires_grad)
 
 
@@ -818,7 +823,8 @@ def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator:
     """Standard normal samples, drawn like ``torch.randn`` (same numbers for the same seed)."""
     from autodiff import rng
 
-    value = rng.randn(*_shape(size), dtype=_dtype(dtype), generator=generator)
+    sample = np.float32 if dtype is None else None
+    value = rng.randn(*_shape(size), dtype=_dtype(dtype), sample_dtype=sample, generator=generator)
     return Tensor(value, requires_grad=requires_grad)
 
 
