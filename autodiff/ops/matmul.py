@@ -23,23 +23,37 @@ def _mT(x):
     return anp.swapaxes(x, -1, -2)
 
 
+def _lift(t, own_nd, other_nd):
+    """Give a batched tangent of a stacked operand the other operand's stack rank.
+
+    The batch axis sits in front of the stack axes; when the other operand has more stack axes,
+    size-1 axes keep NumPy from aligning the batch axis with one of them. ``own_nd`` is the rank
+    of the operand as a matrix (a vector made a row or a column counts as 2).
+    """
+    lead = _nd(t) - own_nd
+    extra = other_nd - own_nd
+    if lead <= 0 or extra <= 0:
+        return t
+    shape = shape_of(t)
+    return anp.reshape(t, shape[:lead] + (1,) * extra + shape[lead:])
+
+
 def _jvp_x(t, ans, x, y):
     # d(x @ y) from dx: dx @ y (a vector x is a row: keep it one)
     if _nd(x) == 1:
+        row = _lift(anp.getitem(t, index=(Ellipsis, None, slice(None))), 2, _nd(y))
         return anp.getitem(
-            anp.matmul(anp.getitem(t, index=(Ellipsis, None, slice(None))), y),
-            index=(Ellipsis, 0) + ((slice(None),) if _nd(y) > 1 else ()),
+            anp.matmul(row, y), index=(Ellipsis, 0) + ((slice(None),) if _nd(y) > 1 else ())
         )
-    return anp.matmul(t, y)
+    return anp.matmul(_lift(t, _nd(x), _nd(y)), y)
 
 
 def _jvp_y(t, ans, x, y):
     # d(x @ y) from dy: x @ dy (a vector y is a column: keep it one)
     if _nd(y) == 1:
-        return anp.getitem(
-            anp.matmul(x, anp.getitem(t, index=(Ellipsis, None))), index=(Ellipsis, 0)
-        )
-    return anp.matmul(x, t)
+        col = _lift(anp.getitem(t, index=(Ellipsis, None)), 2, _nd(x))
+        return anp.getitem(anp.matmul(x, col), index=(Ellipsis, 0))
+    return anp.matmul(x, _lift(t, _nd(y), _nd(x)))
 
 
 def _vjp_x(g, ans, x, y):
