@@ -185,11 +185,12 @@ def run_backward(
             node.args = None
     if inputs is not None:
         return [_as_tensor(found.get(t._node), t, create_graph) for t in inputs]
+    taken = {id(_plain(g)) for g in grads}  # the caller's arrays: never adopted as .grad
     for node, g in found.items():
         ref = node.tensor_ref if isinstance(node, LeafNode) else node.retain_ref
         target = ref() if ref is not None else None
         if target is not None:
-            target._accumulate(g, create_graph)
+            target._accumulate(g, create_graph, taken)
     return None
 
 

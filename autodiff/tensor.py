@@ -220,18 +220,36 @@ class Tensor(Box):
     def retains_grad(self) -> bool:
         return not self.is_leaf and self._node.retain_ref is not None
 
-    def _accumulate(self, g: Any, create_graph: bool) -> None:
+    def _accumulate(self, g: Any, create_graph: bool, taken: set[int]) -> None:
+        """Add ``g`` into ``.grad``, in place like PyTorch.
+
+        ``.grad`` must own its array (``zero_()`` and the in-place add write into it), so ``g`` is
+        copied only when it might be shared: a view, an array already given to another tensor in
+        this sweep (``taken``), or the caller's own ``gradient``.
+        """
         if isinstance(g, Tensor):
             g = g if create_graph else g._value
-        if not isinstance(g, Tensor):
-            g = np.array(g, dtype=self.dtype, copy=True)  # never alias a caller's array
-            if self._grad is None:
-                self._grad = Tensor._wrap(g, None)
-            else:
-                self._grad._value = self._grad._value + g
-                self._grad._version[0] += 1
+        if isinstance(g, Tensor):
+            self._grad = g if self._grad is None else self._grad + g
             return
-        self._grad = g if self._grad is None else self._grad + g
+        g = np.asarray(g)
+        if self._grad is None:
+            if (
+                id(g) in taken
+                or not g.flags.owndata
+                or not g.flags.writeable
+                or g.dtype != self.dtype
+            ):
+                g = np.array(g, dtype=self.dtype, copy=True)
+            taken.add(id(g))
+            self._grad = Tensor._wrap(g, None)
+            return
+        grad = self._grad._value
+        if grad.flags.writeable and grad.shape == g.shape:
+            np.add(grad, g, out=grad, casting="unsafe")
+        else:
+            self._grad._value = (grad + g).astype(self.dtype, copy=False)
+        self._grad._version[0] += 1
 
     def backward(
         self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
@@ -470,10 +488,10 @@ class Tensor(Box):
         return Tensor._wrap(np.asarray(np.any(self._value, axis=dim)), None)
 
     def softmax(self, dim: int) -> Tensor:
-        return get("exp").public(self - self.logsumexp(dim, keepdim=True))
+        return get("softmax").public(self, axis=dim)
 
     def log_softmax(self, dim: int) -> Tensor:
-        return self - self.logsumexp(dim, keepdim=True)
+        return get("log_softmax").public(self, axis=dim)
 
     def __getattr__(self, name: str) -> Any:
         # every registered elementwise op is a method too: t.exp(), t.sin(), t.tanh(), ...

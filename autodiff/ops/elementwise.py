@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from autodiff import numpy_api as anp
-from autodiff.core import bind, raw
+from autodiff.core import Box, bind, raw
 from autodiff.ops import samples as S
 from autodiff.registry import defop
 
@@ -71,6 +71,9 @@ defop(
 
 def _power_dx(ans, x, y):
     # d(xʸ)/dx = y·xʸ⁻¹; where y = 0 the derivative is 0 (not 0·x⁻¹, which is nan at x = 0)
+    if not isinstance(y, Box) and np.ndim(y) == 0:
+        k = float(y)  # a constant exponent stays a Python number: float32 stays float32
+        return 0.0 * x if k == 0 else k * x ** (k - 1)
     safe_exp = anp.where(raw(y) == 0, 1.0, y - 1)
     return anp.where(raw(y) == 0, 0.0, y * x**safe_exp)
 
