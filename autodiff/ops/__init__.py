@@ -2,6 +2,7 @@
 
 from autodiff.ops import (  # noqa: F401  (declaring is importing)
     arrange,
+    conv,
     elementwise,
     indexing,
     joining,
