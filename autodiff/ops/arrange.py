@@ -1,4 +1,4 @@
-"""Rearranging primitives: ``tile``, ``repeat``, ``pad``, ``tril``, ``triu``, ``diagonal``, ``trace``.
+"""Rearranging primitives: tile, repeat, pad, tril, triu, diagonal and trace.
 
 Each is linear in its array argument: the JVP is the op applied to the tangent, and the VJP is its
 transpose, gathering back what the op copied (``tile``, ``repeat`` sum their copies) or scattering
@@ -95,17 +95,17 @@ def _repeat_t(t, ans, x, repeats, axis):
 def _repeat_g(g, ans, x, repeats, axis):
     # x̄ᵢ = Σ of ḡ over the copies of xᵢ
     a, n = _repeat_axis(x, axis)
-    reps = np.asarray(repeats)
+    reps = np.asarray(repeats).astype(np.intp)  # ([] is float to NumPy)
     gshape = shape_of(g)
+    pos = len(gshape) + a  # the repeated axis of g, counted from the front
     if reps.size == 1:  # every element repeated r times: split the axis to (n, r), sum the r
         r = int(reps.reshape(()))
-        pos = len(gshape) + a
         split = anp.reshape(g, gshape[:pos] + (n, r) + gshape[pos + 1 :])
         out = anp.sum(split, axis=a)
     else:  # element i repeated reps[i] times: scatter-add each copy back to i
         owner = np.repeat(np.arange(n), np.broadcast_to(reps, (n,)))
         index = (Ellipsis, owner) + (slice(None),) * (-a - 1)
-        shape = gshape[: len(gshape) + a] + (n,) + (gshape[a + 1 :] if a != -1 else ())
+        shape = gshape[:pos] + (n,) + gshape[pos + 1 :]
         out = anp.scatter_add(g, index=index, shape=shape)
     if axis is None:
         out = anp.reshape(out, batch_of(g, 1) + shape_of(x))
@@ -153,6 +153,8 @@ def _pad_primal(x, pad_width, mode="constant", constant_values=0):
 def _pad_t(t, ans, x, pad_width, mode, constant_values):
     # d pad(x, c) = pad(dx, 0): the border is constant
     pairs = _pairs(pad_width, len(shape_of(x)))
+    if not any(b or a for b, a in pairs):  # nothing added (and NumPy rejects an empty pad_width)
+        return t
     batch = batch_of(t, len(shape_of(x)))
     return anp.pad(t, ((0, 0),) * len(batch) + pairs, mode="constant", constant_values=0)
 

@@ -16,27 +16,49 @@ from autodiff.ops import samples as S
 from autodiff.registry import defop
 
 
-def full_index(index, ndim: int) -> tuple:
-    """``index`` as a tuple with ``...`` spelled out for an array of rank ``ndim``."""
+def full_index(index, ndim: int) -> tuple | None:
+    """``index`` as a tuple with ``...`` spelled out for an array of rank ``ndim``.
+
+    Returns ``None`` when the spelled-out tuple would mean something else to NumPy: a ``...``
+    of width zero still separates advanced indices (which moves their axes to the front).
+    """
     idx = index if isinstance(index, tuple) else (index,)
     used = 0
     for k in idx:
-        if k is None or k is Ellipsis:
-            continue
+        if k is None or k is Ellipsis or isinstance(k, (bool, np.bool_)):
+            continue  # None and a bool scalar add an axis; they consume none
         used += np.ndim(k) if isinstance(k, np.ndarray) and k.dtype == bool else 1
-    if any(k is Ellipsis for k in idx):
-        at = next(i for i, k in enumerate(idx) if k is Ellipsis)
-        idx = idx[:at] + (slice(None),) * (ndim - used) + idx[at + 1 :]
-    return idx
+    if not any(k is Ellipsis for k in idx):
+        return idx
+    at = next(i for i, k in enumerate(idx) if k is Ellipsis)
+    if ndim == used and _advanced(idx[:at]) and _advanced(idx[at + 1 :]):
+        if any(isinstance(k, (np.ndarray, list)) for k in idx):
+            return None
+    return idx[:at] + (slice(None),) * (ndim - used) + idx[at + 1 :]
 
 
-def _batch_last(c, unbatched_ndim):
+def _advanced(part: tuple) -> bool:
+    return any(
+        isinstance(k, (np.ndarray, list)) or (isinstance(k, (int, np.integer)) and
+                                              not isinstance(k, (bool, np.bool_)))
+        for k in part
+    )  # fmt: skip
+
+
+def _batched(apply, c, unbatched_ndim, index, ndim):
+    """Apply an indexing op to a (co)tangent with leading batch axes.
+
+    The batch axes move to the end, where an index spelled out over the array's own axes never
+    reaches them; an index that cannot be spelled out goes one batch entry at a time.
+    """
     lead = len(shape_of(c)) - unbatched_ndim
-    return lead, (anp.moveaxis(c, 0, -1) if lead else c)
-
-
-def _batch_first(c, lead):
-    return anp.moveaxis(c, -1, 0) if lead else c
+    if not lead:
+        return apply(c, index)
+    idx = full_index(index, ndim)
+    if idx is None or lead > 1:
+        return anp.stack([_batched(apply, c[k], unbatched_ndim, index, ndim)
+                          for k in range(shape_of(c)[0])])  # fmt: skip
+    return anp.moveaxis(apply(anp.moveaxis(c, 0, -1), idx), -1, 0)
 
 
 def _getitem_primal(x, index):
@@ -44,8 +66,7 @@ def _getitem_primal(x, index):
 
 
 def _take(c, x_ndim, index):
-    lead, c = _batch_last(c, x_ndim)
-    return _batch_first(anp.getitem(c, index=full_index(index, x_ndim)), lead)
+    return _batched(lambda v, i: anp.getitem(v, index=i), c, x_ndim, index, x_ndim)
 
 
 def _scatter_primal(g, index, shape):
@@ -63,8 +84,8 @@ def _indexed_ndim(shape, index):
 
 
 def _scatter(c, shape, index, ans_ndim):
-    lead, c = _batch_last(c, ans_ndim)
-    return _batch_first(anp.scatter_add(c, index=full_index(index, len(shape)), shape=shape), lead)
+    return _batched(lambda v, i: anp.scatter_add(v, index=i, shape=shape), c, ans_ndim, index,
+                    len(shape))  # fmt: skip
 
 
 defop(
