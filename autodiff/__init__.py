@@ -14,21 +14,49 @@ from __future__ import annotations
 
 import sys
 
+from autodiff import autograd, registry, viz
 from autodiff import numpy_api as _numpy_api
 from autodiff import ops as _ops  # noqa: F401  (declares the primitives)
-from autodiff import registry
+from autodiff.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from autodiff.compare import builtin_problem, compare_modes
 from autodiff.core import raw
 from autodiff.forward import Dual, jvp
+from autodiff.jacobian import (
+    SweepCount,
+    confirm_vjp,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    linearize,
+)  # fmt: skip
 from autodiff.ops.joining import split
 from autodiff.reverse import Tape, Traced, grad, tape, value_and_grad, vjp
-from autodiff.testing import check_grads
-from autodiff import viz
-from autodiff import autograd
-from autodiff.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from autodiff.tensor import (
-    Tensor, arange, bool_, eye, float32, float64, full, full_like, int64, is_tensor, linspace,
-    manual_seed, ones, ones_like, rand, rand_like, randn, randn_like, tensor, zeros, zeros_like,
+    Tensor,
+    arange,
+    bool_,
+    eye,
+    float32,
+    float64,
+    full,
+    full_like,
+    int64,
+    is_tensor,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
 )  # fmt: skip
+from autodiff.testing import check_grads
 
 _numpy_api.install(globals())
 _numpy_api.dispatch_also(_numpy_api.np.split)(split)
@@ -37,7 +65,13 @@ sys.modules["autodiff.linalg"] = linalg
 
 __version__ = "0.1.0"
 
-__all__ = [  # noqa: RUF022  (grouped by topic, not sorted)
+__all__ = [
     "jvp", "vjp", "grad", "value_and_grad", "tape", "check_grads",
-    "Dual", "Traced", "Tape", "raw", "registry", "linalg", "split",
-]  # fmt: skip
+    "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "linearize", "confirm_vjp", "SweepCount",
+    "compare_modes", "builtin_problem",
+    "Tensor", "tensor", "zeros", "ones", "full", "arange", "linspace", "eye", "zeros_like",
+    "ones_like", "full_like", "rand", "randn", "rand_like", "randn_like", "manual_seed",
+    "is_tensor", "float32", "float64", "int64", "bool_",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd",
+    "Dual", "Traced", "Tape", "raw", "registry", "linalg", "split", "viz",
+] + [op.name for op in registry.ops() if op.module == ""]  # fmt: skip

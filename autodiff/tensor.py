@@ -609,7 +609,7 @@ class Tensor(Box):
 
     def __setitem__(self, index: Any, value: Any) -> None:
         index = index._value if isinstance(index, Tensor) else index
-        if isinstance(value, Tensor) and value.requires_grad or self.requires_grad:
+        if (isinstance(value, Tensor) and value.requires_grad) or self.requires_grad:
             if not is_grad_enabled():
                 new = self._value.copy()
                 new[index] = value._value if isinstance(value, Tensor) else value

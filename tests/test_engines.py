@@ -266,7 +266,7 @@ def test_batched_pullback_equals_rows():
     W = np.random.default_rng(0).standard_normal((3, 4))
     f = lambda x: np.tanh(W @ x)  # noqa: E731
     x = np.linspace(-1, 1, 4)
-    out, pullback = ad.vjp(f, x)
+    _, pullback = ad.vjp(f, x)
     rows = pullback.batched(np.eye(3))[0]
     for i in range(3):
         np.testing.assert_allclose(rows[i], pullback(np.eye(3)[i])[0], rtol=1e-14)

@@ -31,9 +31,9 @@ def full_index(index, ndim: int) -> tuple | None:
     if not any(k is Ellipsis for k in idx):
         return idx
     at = next(i for i, k in enumerate(idx) if k is Ellipsis)
-    if ndim == used and _advanced(idx[:at]) and _advanced(idx[at + 1 :]):
-        if any(isinstance(k, (np.ndarray, list)) for k in idx):
-            return None
+    separates = ndim == used and _advanced(idx[:at]) and _advanced(idx[at + 1 :])
+    if separates and any(isinstance(k, (np.ndarray, list)) for k in idx):
+        return None
     return idx[:at] + (slice(None),) * (ndim - used) + idx[at + 1 :]
 
 

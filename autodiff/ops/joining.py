@@ -6,6 +6,8 @@ at once; symbolic zeros are instantiated in one helper (:func:`autodiff.ops.axes
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from autodiff import numpy_api as anp
@@ -80,4 +82,4 @@ def split(x, indices_or_sections, axis=0):
     else:
         bounds = [0, *indices_or_sections, n]
     a = neg_axes(axis, len(shape_of(x)))[0]
-    return [_piece(x, a, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return [_piece(x, a, lo, hi) for lo, hi in itertools.pairwise(bounds)]

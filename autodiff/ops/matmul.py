@@ -50,6 +50,8 @@ def _jvp_x(t, ans, x, y):
 
 def _jvp_y(t, ans, x, y):
     # d(x @ y) from dy: x @ dy (a vector y is a column: keep it one)
+    if _nd(y) == 1 and _nd(x) == 2:
+        return anp.matmul(t, _mT(x))  # x @ dy = dy @ xᵀ: one GEMM for a batch of dy
     if _nd(y) == 1:
         col = _lift(anp.getitem(t, index=(Ellipsis, None)), 2, _nd(x))
         return anp.getitem(anp.matmul(x, col), index=(Ellipsis, 0))
@@ -68,6 +70,8 @@ def _vjp_x(g, ans, x, y):
 
 def _vjp_y(g, ans, x, y):
     # ȳ = xᵀ @ ḡ (with vectors as rows/columns)
+    if _nd(y) == 1 and _nd(x) == 2:
+        return anp.matmul(g, x)  # xᵀ @ ḡ = ḡ @ x: one GEMM for a batch of ḡ
     if _nd(x) == 1:
         if _nd(y) == 1:
             return anp.getitem(g, index=(Ellipsis, None)) * x
