@@ -159,7 +159,6 @@ def run_backward(
     alone; without, it accumulates into the ``.grad`` of every reached leaf (and of non-leaf
     tensors that called ``retain_grad()``).
     """
-    from autodiff.tensor import Tensor
 
     seeds = []
     for t, g in zip(roots, grads):
