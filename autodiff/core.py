@@ -104,7 +104,7 @@ class MissingRuleError(NotImplementedError):
     """An op has no derivative rule for the requested mode."""
 
 
-def _missing(op: Op, mode: str) -> MissingRuleError:
+def missing_rule(op: Op, mode: str) -> MissingRuleError:
     kind = "JVP" if mode == "forward" else "VJP"
     return MissingRuleError(
         f"op '{op.name}' has no {kind} rule, so it cannot be differentiated in {mode} mode; "
@@ -134,7 +134,7 @@ def jvp_rule(
     """Tangent of ``op``'s output from its inputs' tangents (``None`` = symbolic zero)."""
     rules = op.jvp
     if rules is None:
-        raise _missing(op, "forward")
+        raise missing_rule(op, "forward")
     if batch:
         if not op.batchable:
             return _unbatched(jvp_rule, op, tangents, ans, primals, params)
@@ -150,7 +150,7 @@ def jvp_rule(
                 continue
             rule = rules[i]
             if rule is None:
-                raise _missing(op, "forward")
+                raise missing_rule(op, "forward")
             c = rule(t, ans, *primals, **params)
             out = c if out is None else out + c
     if out is None:
@@ -168,7 +168,7 @@ def vjp_rule(
     """Cotangents of ``op``'s inputs from the output's cotangent ``g`` (``None``: not needed)."""
     rules = op.vjp
     if rules is None:
-        raise _missing(op, "reverse")
+        raise missing_rule(op, "reverse")
     if batch and not op.batchable:
         return _unbatched_vjp(op, g, ans, primals, params, needs)
     if op.vjp_whole:
@@ -182,7 +182,7 @@ def vjp_rule(
             if need:
                 rule = rules[i]
                 if rule is None:
-                    raise _missing(op, "reverse")
+                    raise missing_rule(op, "reverse")
                 cts[i] = rule(g, ans, *primals, **params)
     for i, c in enumerate(cts):
         if c is not None:

@@ -26,20 +26,43 @@ class ForwardTrace(Trace):
         self.batch = batch
 
     def process(self, op: Op, args: tuple | list, params: dict[str, Any]) -> Any:
-        primals = []
-        tangents = []
-        lower = False  # does a box of an outer transformation remain among the primals?
-        for a in args:
+        # The hot path of forward mode: unrolled for one and two arguments (most ops).
+        if len(args) == 1:
+            (a,) = args
             if type(a) is Dual and a._trace is self:
-                v = a._value
-                tangents.append(a.tangent)
+                v, tangents = a._value, (a.tangent,)
             else:
-                v = a
-                tangents.append(None)
-            primals.append(v)
+                v, tangents = a, (None,)
+            primals: tuple | list = (v,)
             if isinstance(v, Box):
-                lower = True
-        ans = bind(op, primals, params) if lower else op.primal(*primals, **params)
+                ans = bind(op, primals, params)
+            else:
+                ans = op.primal(v, **params) if params else op.primal(v)
+        elif len(args) == 2:
+            a, b = args
+            if type(a) is Dual and a._trace is self:
+                va, ta = a._value, a.tangent
+            else:
+                va, ta = a, None
+            if type(b) is Dual and b._trace is self:
+                vb, tb = b._value, b.tangent
+            else:
+                vb, tb = b, None
+            primals, tangents = (va, vb), (ta, tb)
+            if isinstance(va, Box) or isinstance(vb, Box):
+                ans = bind(op, primals, params)
+            else:
+                ans = op.primal(va, vb, **params) if params else op.primal(va, vb)
+        else:
+            primals, tangents = [], []
+            for a in args:
+                if type(a) is Dual and a._trace is self:
+                    primals.append(a._value)
+                    tangents.append(a.tangent)
+                else:
+                    primals.append(a)
+                    tangents.append(None)
+            ans = bind(op, primals, params)
         if not op.differentiable:
             return ans
         t = jvp_rule(op, tangents, ans, primals, params, self.batch)

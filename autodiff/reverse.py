@@ -16,7 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from autodiff.core import Box, Trace, bind, check_float, raw, shape_of, vjp_rule
+from autodiff.core import (
+    Box,
+    Trace,
+    bind,
+    check_float,
+    missing_rule,
+    raw,
+    shape_of,
+    unbroadcast,
+    vjp_rule,
+)
 from autodiff.registry import Op
 
 _next_seq = itertools.count().__next__
@@ -45,20 +55,45 @@ class ReverseTrace(Trace):
     __slots__ = ()
 
     def process(self, op: Op, args: tuple | list, params: dict[str, Any]) -> Any:
-        primals = []
-        parents = []
-        lower = False  # does a box of an outer transformation remain among the primals?
-        for a in args:
+        # The hot path of reverse mode: unrolled for one and two arguments (most ops).
+        if len(args) == 1:
+            (a,) = args
             if type(a) is Traced and a._trace is self:
                 v = a._value
-                parents.append(a.node)
+                parents: tuple | list = (a.node,)
             else:
                 v = a
-                parents.append(None)
-            primals.append(v)
+                parents = (None,)
+            primals: tuple | list = (v,)
             if isinstance(v, Box):
-                lower = True
-        ans = bind(op, primals, params) if lower else op.primal(*primals, **params)
+                ans = bind(op, primals, params)
+            else:
+                ans = op.primal(v, **params) if params else op.primal(v)
+        elif len(args) == 2:
+            a, b = args
+            if type(a) is Traced and a._trace is self:
+                va, pa = a._value, a.node
+            else:
+                va, pa = a, None
+            if type(b) is Traced and b._trace is self:
+                vb, pb = b._value, b.node
+            else:
+                vb, pb = b, None
+            primals, parents = (va, vb), (pa, pb)
+            if isinstance(va, Box) or isinstance(vb, Box):
+                ans = bind(op, primals, params)
+            else:
+                ans = op.primal(va, vb, **params) if params else op.primal(va, vb)
+        else:
+            primals, parents = [], []
+            for a in args:
+                if type(a) is Traced and a._trace is self:
+                    primals.append(a._value)
+                    parents.append(a.node)
+                else:
+                    primals.append(a)
+                    parents.append(None)
+            ans = bind(op, primals, params)
         if not op.differentiable:
             return ans
         return Traced(ans, Node(op, primals, params, ans, parents), self)
@@ -122,9 +157,23 @@ def backward_sweep(
         if keep and node in keep:
             found[node] = g
         args, ans = (node.args, node.ans) if prepare is None else prepare(node)
+        params = node.params
         parents = node.parents
-        needs = [p is not None for p in parents]
-        in_cts = vjp_rule(op, g, ans, args, node.params, needs, batch)
+        if batch or op.vjp_whole or op.vjp is None:
+            in_cts = vjp_rule(op, g, ans, args, params, [p is not None for p in parents], batch)
+        else:
+            # the common case inlined: one VJP rule per argument that needs a cotangent
+            in_cts = []
+            for p, rule, x in zip(parents, op.vjp, args):
+                if p is None:
+                    in_cts.append(None)
+                    continue
+                if rule is None:
+                    raise missing_rule(op, "reverse")
+                c = rule(g, ans, *args, **params)
+                if c.shape != x.shape:
+                    c = unbroadcast(c, x.shape, 0)
+                in_cts.append(c)
         for p, c in zip(parents, in_cts):
             if p is None or c is None:
                 continue
