@@ -155,8 +155,9 @@ def jvp_rule(
             out = c if out is None else out + c
     if out is None:
         return None
-    shape = out.shape
-    want = shape[:batch] + ans.shape if batch else ans.shape
+    shape = getattr(out, "shape", ())  # a hand-made Dual may hold Python floats
+    ans_shape = getattr(ans, "shape", ())
+    want = shape[:batch] + ans_shape if batch else ans_shape
     if shape != want:
         out = _public("broadcast_to")(out, want)
     return out

@@ -65,14 +65,18 @@ class Graph:
 
 
 def graph(
-    obj: Any, names: Mapping[str, Any] | None = None, constants: bool = True, output: str = "out"
+    obj: Any,
+    names: Mapping[str, Any] | Sequence[str] | None = None,
+    constants: bool = True,
+    output: str = "out",
 ) -> Graph:
     """The graph recorded for a ``Tensor``, a :class:`~autodiff.reverse.Tape` or a pullback.
 
     Args:
         obj: an output ``Tensor`` (its ``grad_fn`` chain), or a tape / pullback from ``ad.tape`` /
             ``ad.vjp``.
-        names: labels for tensors, e.g. ``{"a": a, "b": b}`` (leaves get them in the picture).
+        names: labels for tensors, e.g. ``{"a": a, "b": b}`` (leaves get them in the picture);
+            for a tape, a list of labels for its inputs in order, e.g. ``["x₁", "x₂"]``.
         constants: also draw scalar and array constants the ops used.
         output: the label of the output node.
 
@@ -89,7 +93,8 @@ def graph(
     from autodiff.tensor import GradFn, Tensor
 
     label_of: dict[int, str] = {}
-    for name, t in (names or {}).items():
+    input_labels = list(names) if isinstance(names, (list, tuple)) else []
+    for name, t in names.items() if isinstance(names, Mapping) else ():
         node = getattr(t, "_node", None)
         if node is not None:
             label_of[id(node)] = name
@@ -106,8 +111,8 @@ def graph(
         if not isinstance(tp, Tape):
             raise TypeError(f"graph() takes a Tensor, a Tape or a pullback, not {type(obj)}")
         roots, inputs = tp.outputs, tp.inputs
-        for leaf in inputs:
-            label_of.setdefault(id(leaf), tp.name(leaf))
+        for k, leaf in enumerate(inputs):
+            label_of[id(leaf)] = input_labels[k] if k < len(input_labels) else tp.name(leaf)
 
         def op_label(n: Node) -> str:
             return n.op.name
@@ -176,15 +181,29 @@ class TraceTable:
                         self.adjoint),
         ])  # fmt: skip
 
-    def markdown(self) -> str:
-        """The three tables in Markdown (for the docs)."""
+    def markdown(
+        self,
+        which: Sequence[str] = ("primal", "tangent", "adjoint"),
+        titles: Mapping[str, str] | None = None,
+        headers: Sequence[str] = ("entry", "definition", "rule", "value"),
+    ) -> str:
+        """Markdown tables for the docs.
+
+        Args:
+            which: the traces to include, in order (``"primal"``, ``"tangent"``, ``"adjoint"``).
+            titles: a bold title per trace (``{}`` for none); English by default.
+            headers: the column names ``(entry, definition, rule, value)``, e.g. translated.
+        """
+        default = {"primal": "Primal trace", "tangent": "Tangent trace", "adjoint": "Adjoint trace"}
+        titles = default if titles is None else titles
+        entry, definition, rule, value = headers
         out = []
-        for title, rows, head in [
-            ("Primal trace", self.primal, "definition"),
-            ("Tangent trace", self.tangent, "rule"),
-            ("Adjoint trace", self.adjoint, "rule"),
-        ]:
-            out += [f"**{title}**", "", f"| entry | {head} | value |", "| --- | --- | --- |"]
+        for name in which:
+            rows = getattr(self, name)
+            head = definition if name == "primal" else rule
+            if titles.get(name):
+                out += [f"**{titles[name]}**", ""]
+            out += [f"| {entry} | {head} | {value} |", "| --- | --- | --- |"]
             out += [f"| {a} | {b} | {_value(c)} |" for a, b, c in rows]
             out.append("")
         return "\n".join(out)

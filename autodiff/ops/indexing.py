@@ -65,8 +65,11 @@ def _getitem_primal(x, index):
     return np.asarray(x)[index]
 
 
-def _take(c, x_ndim, index):
-    return _batched(lambda v, i: anp.getitem(v, index=i), c, x_ndim, index, x_ndim)
+def _take(c, x_ndim, index, index_ndim=None):
+    """``c[index]`` for a (co)tangent of an ``x_ndim``-array whose first ``index_ndim`` axes the
+    index addresses (a scatter's output may carry trailing axes that the index never touches)."""
+    index_ndim = x_ndim if index_ndim is None else index_ndim
+    return _batched(lambda v, i: anp.getitem(v, index=i), c, x_ndim, index, index_ndim)
 
 
 def _scatter_primal(g, index, shape):
@@ -108,7 +111,8 @@ defop(
     "scatter_add", _scatter_primal, params={"index": (), "shape": ()}, batchable=True,
     jvp=(lambda t, ans, g, index, shape: _scatter(t, shape, index, len(shape_of(g))),),
     # d scatter(g) = scatter(dg)
-    vjp=(lambda c, ans, g, index, shape: _take(c, len(shape), index),),  # ḡ = c̄[i]
+    vjp=(lambda c, ans, g, index, shape: _take(c, len(shape_of(ans)), index, len(shape)),),
+    # ḡ = c̄[i]
     samples=lambda rng: [
         ((S.real(rng, (4,)),), {"index": np.array([0, 2, 2, 1]), "shape": (3,)}),
         ((S.real(rng, (2, 3)),), {"index": (slice(1, 3),), "shape": (4, 3)}),
