@@ -75,3 +75,9 @@ __all__ = [
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd",
     "Dual", "Traced", "Tape", "raw", "registry", "linalg", "split", "viz",
 ] + [op.name for op in registry.ops() if op.module == ""]  # fmt: skip
+
+# the PyTorch-style layers on top of the Tensor facade (they import the names above)
+from autodiff import models, nn, optim  # noqa: E402
+from autodiff.io import load, save  # noqa: E402
+
+__all__ += ["load", "models", "nn", "optim", "save"]

@@ -568,17 +568,34 @@ class Tensor(Box):
         self._version[0] += 1
         return self
 
+    def _inplace(self, ufunc: np.ufunc, other: Any, recorded: Any) -> Tensor:
+        """``self = ufunc(self, other)`` in place: NumPy's ``out=`` when nothing is recorded."""
+        o = other._value if isinstance(other, Tensor) else other
+        records = is_grad_enabled() and (
+            self._node is not None or (isinstance(other, Tensor) and other._node is not None)
+        )
+        if records or not self._value.flags.writeable:
+            return self._set(recorded())
+        self._check_inplace()
+        ufunc(self._value, o, out=self._value, casting="same_kind")
+        self._version[0] += 1
+        return self
+
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
-        return self._set(self + other * alpha if alpha != 1 else self + other)
+        if alpha != 1:
+            return self._set(self + other * alpha)
+        return self._inplace(np.add, other, lambda: self + other)
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
-        return self._set(self - other * alpha if alpha != 1 else self - other)
+        if alpha != 1:
+            return self._set(self - other * alpha)
+        return self._inplace(np.subtract, other, lambda: self - other)
 
     def mul_(self, other: Any) -> Tensor:
-        return self._set(self * other)
+        return self._inplace(np.multiply, other, lambda: self * other)
 
     def div_(self, other: Any) -> Tensor:
-        return self._set(self / other)
+        return self._inplace(np.divide, other, lambda: self / other)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._set(self.clamp(min, max))
@@ -643,9 +660,26 @@ class Tensor(Box):
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if spec and self._value.size == 1:
+        # like PyTorch: a 0-d tensor formats as its number (f"{loss}" prints 0.7768...)
+        if self._value.ndim == 0 or (spec and self._value.size == 1):
             return format(self.item(), spec)
         return repr(self)
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        if not self.is_leaf:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol at the moment; use .detach().clone() for a computed tensor"
+            )
+        new = type(self).__new__(type(self))
+        new._value = self._value.copy()
+        new._node = None
+        new._grad = None if self._grad is None else Tensor._wrap(self._grad._value.copy(), None)
+        new._version = [0]
+        if self.requires_grad:
+            new.requires_grad_(True)
+        memo[id(self)] = new
+        return new
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -660,6 +694,24 @@ class Tensor(Box):
 
     def __reduce__(self):
         raise TypeError("Tensors are not pickled by autodiff; save with ad.save (an .npz file)")
+
+
+def _adoptable(g: np.ndarray, dtype: np.dtype, taken: set[int]) -> bool:
+    """Can ``.grad`` take ``g`` without a copy? Only if nothing else can see its memory: an array
+    that owns it, or a full contiguous view of one (a conv's reshaped gradient), not yet given
+    to another tensor in this sweep."""
+    if id(g) in taken or g.dtype != dtype or not g.flags.writeable:
+        return False
+    if g.flags.owndata:
+        return True
+    base = g.base
+    return (
+        isinstance(base, np.ndarray)
+        and base.flags.owndata
+        and id(base) not in taken
+        and g.flags.c_contiguous
+        and g.nbytes == base.nbytes
+    )
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
