@@ -1,6 +1,6 @@
 """autodiff: derivatives of NumPy code, in forward mode (dual numbers) and reverse mode (a tape).
 
-Example:
+Examples:
     >>> import numpy as np, autodiff as ad
     >>> Q = lambda a, b: 3 * a**3 - b**2
     >>> a, b = np.array([2.0, 3.0]), np.array([6.0, 4.0])

@@ -4,7 +4,7 @@ Each subcommand lives in its own module, which defines ``add_command(subparsers)
 parser and sets ``run=`` to a function ``run(args) -> exit status``. Adding a command is adding
 its module's name to :data:`COMMANDS`.
 
-Example:
+Examples:
     >>> from autodiff.__main__ import main
     >>> main(["compare", "--inputs", "2", "--outputs", "3", "--repeat", "1", "--quiet"])
     ... # doctest: +ELLIPSIS

@@ -31,7 +31,7 @@ def is_grad_enabled() -> bool:
 class set_grad_enabled:
     """Turn recording on or off, as a function call or a context manager (per thread).
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> x = ad.tensor([1.0], requires_grad=True)
         >>> with ad.set_grad_enabled(False):
@@ -54,7 +54,7 @@ class set_grad_enabled:
 def no_grad() -> Iterator[None]:
     """Context manager: operations inside are not recorded (like ``torch.no_grad``).
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> x = ad.tensor([1.0], requires_grad=True)
         >>> with ad.no_grad():
@@ -222,7 +222,7 @@ def grad(
     Like ``torch.autograd.grad``. With ``create_graph=True`` the result is itself recorded, so
     it can be differentiated again.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> x = ad.tensor(2.0, requires_grad=True)
         >>> (dy,) = ad.autograd.grad(x**3, x, create_graph=True)   # 3x² = 12

@@ -8,7 +8,7 @@ input entry (``n`` columns), reverse mode one VJP per output entry (``m`` rows).
 :func:`builtin_problem` is the family of functions ``R^N → R^M`` that the command line
 ``python -m autodiff compare --inputs N --outputs M`` runs it on.
 
-Example:
+Examples:
     >>> import numpy as np, autodiff as ad
     >>> problem = ad.builtin_problem(2, 50)
     >>> result = ad.compare_modes(problem.f, problem.x, repeat=1)
@@ -81,7 +81,7 @@ class Problem:
 def builtin_problem(n: int, m: int, seed: int = 0) -> Problem:
     """The built-in function ``R^n → R^m`` of the ``compare`` command, with its point.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> p = ad.builtin_problem(3, 5)
         >>> p.f(p.x).shape, p.formula
@@ -284,7 +284,7 @@ def compare_modes(
     Returns:
         A :class:`ModeComparison`.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> W = np.random.default_rng(0).normal(size=(3, 40))
         >>> result = ad.compare_modes(lambda x: np.tanh(W @ x), np.ones(40), repeat=1)

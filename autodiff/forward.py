@@ -74,7 +74,7 @@ class ForwardTrace(Trace):
 class Dual(Box):
     """A dual number ``primal + tangent·ε`` belonging to one forward trace.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> out, tangent = ad.jvp(lambda x: x * x, (3.0,), (1.0,))
         >>> float(out), float(tangent)
@@ -135,7 +135,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         ``(out, tangent_out)``: ``f(*primals)`` and ``J·v``. If ``f`` returns a tuple, both are
         tuples. An output that does not depend on the inputs has a zero tangent.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> a, b = np.array([2.0, 3.0]), np.array([6.0, 4.0])
         >>> Q = lambda a, b: 3 * a**3 - b**2

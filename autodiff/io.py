@@ -7,7 +7,7 @@ are stored as their arrays plus a JSON description of the structure; numbers, st
 and ``None`` go into that JSON. Loading always uses ``allow_pickle=False``, so a file cannot run
 code.
 
-Example:
+Examples:
     >>> import os, tempfile
     >>> import autodiff as ad
     >>> from autodiff import nn

@@ -22,7 +22,7 @@ without building ``H``), :func:`linearize` (evaluate once, then many cheap JVPs)
 :func:`confirm_vjp` (build ``J``, form ``Jᵀv`` and compare it with the VJP sweep) and
 :class:`SweepCount` (how many sweeps ran).
 
-Example:
+Examples:
     >>> import numpy as np, autodiff as ad
     >>> f = lambda x: np.sin(x) * x[0]
     >>> x = np.array([1.0, 2.0])
@@ -75,7 +75,7 @@ class SweepCount:
     ``confirm_vjp``) report to it, not direct calls to ``jvp`` / ``vjp``. The state lives in a
     context variable that the ``with`` block sets and resets: nothing global is left behind.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> f = lambda x: np.tanh(x) * 2.0
         >>> x = np.ones(3)
@@ -548,7 +548,7 @@ def jacfwd(
             int or a tuple of ints.
         ValueError: ``argnums`` is out of range or repeats an argument.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> Q = lambda a, b: 3 * a**3 - b**2
         >>> a, b = np.array([2.0, 3.0]), np.array([6.0, 4.0])
@@ -585,7 +585,7 @@ def jacrev(
     Raises:
         TypeError, ValueError: as :func:`jacfwd`.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> ad.jacrev(lambda x: np.sum(x**2))(np.array([1.0, 2.0]))   # a gradient: one row
         array([2., 4.])
@@ -623,7 +623,7 @@ def jacobian(
     Returns:
         A :class:`JacobianFunction`.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> W = np.arange(6.0).reshape(3, 2)
         >>> jac = ad.jacobian(lambda x: np.tanh(W @ x))
@@ -662,9 +662,10 @@ def hessian(
     Args:
         f: a function of arrays (usually scalar-valued).
         argnums: an int or a tuple of ints.
-        vectorize, chunk_size: passed to both builders.
+        vectorize: passed to both builders.
+        chunk_size: passed to both builders.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> A = np.array([[1.0, 2.0], [0.0, 3.0]])
         >>> ad.hessian(lambda x: x @ A @ x)(np.ones(2))       # A + Aᵀ
@@ -691,7 +692,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         ``H·v`` with the shape of the point: an array when ``f`` has one argument, otherwise a
         tuple with one entry per argument (the rows of the block Hessian times ``v``).
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> f = lambda x: np.sum(np.sin(x))                # H = diag(-sin x)
         >>> x, v = np.array([0.5, 1.0]), np.array([1.0, 2.0])
@@ -783,7 +784,7 @@ def linearize(f: Callable[..., Any], *primals: Any) -> tuple[Any, LinearizedJVP]
     Returns:
         ``(f(*primals), jvp_fn)``; ``jvp_fn`` takes one tangent per primal.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> out, f_jvp = ad.linearize(lambda x: np.sin(x) * x, np.array([0.0, 1.0]))
         >>> np.allclose(f_jvp(np.ones(2)), ad.jvp(lambda x: np.sin(x) * x,
@@ -930,12 +931,13 @@ def confirm_vjp(
             list with one entry per argument.
         v: the cotangent, shaped like ``f``'s output.
         vectorize: build the Jacobians with batched sweeps instead of one sweep per vector.
-        rtol, atol: tolerances for ``report.ok``.
+        rtol: relative tolerance for ``report.ok``.
+        atol: absolute tolerance for ``report.ok``.
 
     Returns:
         A :class:`VJPReport`; ``print`` it, or test ``report.ok``.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> Q = lambda a, b: 3 * a**3 - b**2
         >>> report = ad.confirm_vjp(Q, (np.array([2.0, 3.0]), np.array([6.0, 4.0])), [1.0, 1.0])

@@ -22,7 +22,7 @@ An elementwise op can give only its partial derivatives, ``partials=(d0, d1, ...
 ``d(ans, *args) -> array``; :func:`defop` derives both rules: ``jvp = t * d`` and ``vjp = g * d``.
 A linear op can say ``linear=True`` and get its JVP for free: the op applied to the tangent.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> from autodiff.registry import get
     >>> op = get("sin")
@@ -218,7 +218,7 @@ def get(name: str) -> Op:
 def ops() -> list[Op]:
     """Every registered op, in declaration order.
 
-    Example:
+    Examples:
         >>> import autodiff
         >>> from autodiff.registry import ops
         >>> "sin" in [op.name for op in ops()]

@@ -102,7 +102,7 @@ class ReverseTrace(Trace):
 class Traced(Box):
     """A value recorded on a reverse-mode tape.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> ad.grad(lambda x: x * x)(3.0)
         array(6.)
@@ -374,7 +374,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Pullback]:
         ``(out, pullback)`` where ``pullback(u)`` is the tuple ``(Jᵀu)`` per input; it can be
         called many times. ``pullback.tape`` is the recorded Wengert list.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> a, b = np.array([2.0, 3.0]), np.array([6.0, 4.0])
         >>> Q, pullback = ad.vjp(lambda a, b: 3 * a**3 - b**2, a, b)
@@ -392,7 +392,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Pullback]:
 def tape(f: Callable[..., Any], *primals: Any) -> Tape:
     """Record ``f(*primals)`` and return its Wengert tape, ready to print.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> print(ad.tape(lambda x: np.sin(x) * x, 1.0))
         entry  op        inputs  shape
@@ -417,7 +417,7 @@ def value_and_grad(
 ) -> Callable[..., tuple[Any, Any]]:
     """Like :func:`grad`, but the returned function gives ``(f(*args), gradient)``.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> ad.value_and_grad(lambda x: x**3)(2.0)
         (array(8.), array(12.))
@@ -455,7 +455,7 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..
     Returns:
         A function with the signature of ``f`` returning the gradient(s).
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> loss = lambda w, x, b, y: ((w * x + b - y) ** 2).sum()
         >>> ad.grad(loss)(0.6614, -0.6014, 0.2669, -1.0122)   # 2(z - y)·x

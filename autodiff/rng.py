@@ -6,13 +6,14 @@ seeding, the bit recipes of ``uniform_``, both paths of ``normal_`` (the serial 
 caches its second sample, and ``normal_fill`` on blocks of 16), ``random_(from, to)`` and
 ``randperm``.
 
->>> import numpy as np
->>> from autodiff import rng
->>> g = rng.Generator().manual_seed(10)
->>> print(np.round(g.randn(1), 4), np.round(g.randn(1), 4))
-[-0.6014] [-1.0122]
->>> g.manual_seed(1).randn(2, dtype=np.float32)
-array([0.66135216, 0.2669241 ], dtype=float32)
+Examples:
+    >>> import numpy as np
+    >>> from autodiff import rng
+    >>> g = rng.Generator().manual_seed(10)
+    >>> print(np.round(g.randn(1), 4), np.round(g.randn(1), 4))
+    [-0.6014] [-1.0122]
+    >>> g.manual_seed(1).randn(2, dtype=np.float32)
+    array([0.66135216, 0.2669241 ], dtype=float32)
 
 **Dtypes.** torch draws differently for float32 and float64: ``rand`` uses 24 bits of one 32-bit
 draw for float32 and 53 bits of a 64-bit draw for float64, and ``normal_fill`` (16 values or more)

@@ -5,7 +5,7 @@ require grad append nodes to the same kind of tape that ``vjp`` uses; ``.backwar
 Everything else is PyTorch's vocabulary: ``requires_grad``, ``grad``, ``grad_fn``, ``is_leaf``,
 ``detach``, ``no_grad``, in-place methods with version counters.
 
-Example:
+Examples:
     >>> import autodiff as ad
     >>> a = ad.tensor([2.0, 3.0], requires_grad=True)
     >>> b = ad.tensor([6.0, 4.0], requires_grad=True)
@@ -790,7 +790,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
     The default dtype follows NumPy: Python floats give float64, ints give int64.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> ad.tensor([2.0, 3.0], requires_grad=True)
         tensor([2., 3.], requires_grad=True)
@@ -863,7 +863,7 @@ def _like_dtype(t: Any) -> np.dtype:
 def manual_seed(seed: int) -> Any:
     """Seed the random generator; the same seed gives PyTorch's CPU numbers.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> _ = ad.manual_seed(10)
         >>> ad.randn(1)

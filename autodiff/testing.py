@@ -125,13 +125,15 @@ def check_grads(
         modes: ``"fwd"`` (JVP vs central difference) and/or ``"rev"`` (VJP vs JVP).
         order: 1 checks first derivatives; 2 also checks the derivative functions
             ``x ↦ J(x)·v`` and ``x ↦ J(x)ᵀ·u`` in both modes; and so on.
-        eps, rtol, atol: step of the central difference and the tolerances.
+        eps: step of the central difference.
+        rtol: relative tolerance.
+        atol: absolute tolerance.
         seed: seeds the random directions.
 
     Raises:
         GradCheckError: naming the mode, the order and the size of the disagreement.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> ad.check_grads(np.sin, (np.array([0.1, 0.2]),), order=2)   # silent when right
     """

@@ -80,7 +80,7 @@ def graph(
         constants: also draw scalar and array constants the ops used.
         output: the label of the output node.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> a = ad.tensor([2.0, 3.0], requires_grad=True)
         >>> b = ad.tensor([6.0, 4.0], requires_grad=True)
@@ -239,7 +239,7 @@ def trace_table(
     (default: 1 for the first input, 0 for the others, i.e. ∂/∂x₁); the adjoint trace sweeps it
     backwards with each op's VJP rule, seeded with ``cotangent`` (default 1).
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> f = lambda x1, x2: np.log(x1) + x1 * x2 - np.sin(x2)
         >>> print(ad.viz.trace_table(f, 2.0, 5.0))   # doctest: +ELLIPSIS

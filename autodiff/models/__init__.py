@@ -1,6 +1,6 @@
 """Ready-made models: ``resnet18`` with torchvision's architecture and parameter names.
 
-Example:
+Examples:
     >>> import autodiff as ad
     >>> model = ad.models.resnet18(num_classes=10)
     >>> model.fc

@@ -6,7 +6,7 @@ shape changes), ``avgpool`` and ``fc``; 62 parameter tensors, 11,689,512 numbers
 classes. A torchvision checkpoint converted to ``.npz`` (``scripts/convert_torchvision.py``)
 loads with ``resnet18(weights="resnet18.npz")``.
 
-Example:
+Examples:
     >>> import autodiff as ad
     >>> model = ad.models.resnet18(num_classes=10)
     >>> len(list(model.parameters())), sum(p.numel() for p in model.parameters())
@@ -162,7 +162,7 @@ def resnet18(
         ValueError: the file is not an ``.npz`` state dict, or a key is missing, unexpected
             or has the wrong shape (the message names them all).
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> model = ad.models.resnet18()
         >>> [name for name, _ in model.named_parameters()][:4]

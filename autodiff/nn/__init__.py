@@ -5,7 +5,7 @@
 :class:`~autodiff.tensor.Tensor` values, so gradients flow through the same reverse engine as
 everything else.
 
-Example:
+Examples:
     >>> import autodiff as ad
     >>> from autodiff import nn
     >>> _ = ad.manual_seed(0)

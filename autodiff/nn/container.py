@@ -1,6 +1,6 @@
 """Containers: ``Sequential`` (a chain of modules) and ``ModuleList`` (a registered list).
 
-Example:
+Examples:
     >>> from autodiff import nn
     >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     >>> len(net), net[0]
@@ -77,7 +77,7 @@ class Sequential(_Indexed):
 
     Built from modules (named ``0``, ``1``, ...) or from an ``OrderedDict`` of named modules.
 
-    Example:
+    Examples:
         >>> from collections import OrderedDict
         >>> import autodiff as ad
         >>> from autodiff import nn
@@ -117,7 +117,7 @@ class Sequential(_Indexed):
 class ModuleList(_Indexed):
     """A list of modules whose parameters are registered (a plain list would hide them).
 
-    Example:
+    Examples:
         >>> from autodiff import nn
         >>> blocks = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])
         >>> len(list(blocks.parameters()))

@@ -1,6 +1,6 @@
 """Spatial layers on ``(N, C, H, W)`` tensors: ``Conv2d``, ``MaxPool2d``, ``AdaptiveAvgPool2d``.
 
-Example:
+Examples:
     >>> import autodiff as ad
     >>> from autodiff import nn
     >>> conv = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
@@ -47,7 +47,7 @@ class Conv2d(Module):
     The weight has shape ``(out_channels, in_channels, kH, kW)`` and is initialised like
     PyTorch's, ``kaiming_uniform_(a=√5)``; the bias from U(−1/√fan_in, 1/√fan_in).
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> nn.Conv2d(1, 1, 3, padding=1)(ad.ones(1, 1, 5, 5)).shape
@@ -129,7 +129,7 @@ class Conv2d(Module):
 class MaxPool2d(Module):
     """Maximum over ``kernel_size`` windows (stride defaults to the kernel size).
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> pool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
@@ -174,7 +174,7 @@ class MaxPool2d(Module):
 class AdaptiveAvgPool2d(Module):
     """Average pooling to a fixed ``output_size`` whatever the input size.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> nn.AdaptiveAvgPool2d((1, 1))(ad.ones(2, 512, 2, 2)).shape

@@ -11,7 +11,7 @@ They are built from registered primitives (``ad.conv2d``, ``ad.max_pool2d``, ``a
 ``ad.mse_loss``, ...) and a few NumPy-like ops, so every derivative, of any order and in both
 modes, comes from the op registry.
 
-Example:
+Examples:
     >>> import autodiff as ad
     >>> import autodiff.nn.functional as F
     >>> x = ad.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
@@ -104,7 +104,7 @@ def _implicit_dim(fn: str, ndim: int) -> int:
 def relu(input: Array, inplace: bool = False) -> Array:
     """``max(x, 0)`` elementwise (derivative 0 at 0, as in PyTorch).
 
-    Example:
+    Examples:
         >>> import autodiff as ad, autodiff.nn.functional as F
         >>> F.relu(ad.tensor([-1.0, 0.0, 2.0]))
         tensor([0., 0., 2.])
@@ -116,7 +116,7 @@ def relu(input: Array, inplace: bool = False) -> Array:
 def sigmoid(input: Array) -> Array:
     """The logistic function ``1 / (1 + e⁻ˣ)``, elementwise.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> F.sigmoid(np.array([0.0, 2.0])).round(4)
         array([0.5   , 0.8808])
@@ -127,7 +127,7 @@ def sigmoid(input: Array) -> Array:
 def tanh(input: Array) -> Array:
     """Hyperbolic tangent, elementwise.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> F.tanh(np.array([0.0, 1.0])).round(4)
         array([0.    , 0.7616])
@@ -144,7 +144,7 @@ def softmax(input: Array, dim: int | None = None, dtype: Any = None) -> Array:
             for 0-, 1- and 3-D inputs and axis 1 otherwise, with a warning; do pass it.
         dtype: cast the input to this floating dtype first.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> F.softmax(np.array([[1.0, 2.0, 3.0]]), dim=1).round(4)
         array([[0.09  , 0.2447, 0.6652]])
@@ -163,7 +163,7 @@ def log_softmax(input: Array, dim: int | None = None, dtype: Any = None) -> Arra
     Its ``grad_fn`` is ``LogSoftmaxBackward0``, as in PyTorch. ``dim`` and ``dtype`` are as for
     :func:`softmax`.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> F.log_softmax(np.array([0.0, 0.0]), dim=0).round(4)
         array([-0.6931, -0.6931])
@@ -186,7 +186,7 @@ def mse_loss(input: Array, target: Array, reduction: str = "mean") -> Array:
     ``grad_fn`` is ``MseLossBackward0``, as in PyTorch. Different shapes broadcast, with
     PyTorch's warning.
 
-    Example:
+    Examples:
         >>> import autodiff as ad, autodiff.nn.functional as F
         >>> w = ad.tensor([0.6614], requires_grad=True)
         >>> b = ad.tensor([0.2669], requires_grad=True)
@@ -247,7 +247,7 @@ def nll_loss(
         ignore_index: targets with this value contribute nothing, not even to the mean's divisor.
         reduction: ``"mean"`` divides the sum by the total weight of the counted targets.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> logp = np.log(np.array([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]]))
         >>> round(float(F.nll_loss(logp, np.array([0, 1]))), 4)    # -(ln 0.5 + ln 0.8) / 2
@@ -293,7 +293,7 @@ def cross_entropy(
 
     ``label_smoothing = ε`` mixes the targets with the uniform distribution, as PyTorch does.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> logits = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
         >>> round(float(F.cross_entropy(logits, np.array([0, 1]))), 4)
@@ -345,7 +345,7 @@ def binary_cross_entropy(
 ) -> Array:
     """``-(y·log x + (1 - y)·log(1 - x))`` for probabilities ``x``; the logs are clamped at -100.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> round(float(F.binary_cross_entropy(np.array([0.8, 0.4]), np.array([1.0, 0.0]))), 4)
         0.367
@@ -383,7 +383,7 @@ def binary_cross_entropy_with_logits(
     ``loss = (1 - y)·x + (1 + (p - 1)·y)·log(1 + e⁻ˣ)`` with ``p = pos_weight`` (1 by default);
     ``log(1 + e⁻ˣ)`` is ``logaddexp(0, -x)``, smooth everywhere (also at ``x = 0``).
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> round(float(F.binary_cross_entropy_with_logits(np.array([0.0]), np.array([1.0]))), 4)
         0.6931
@@ -409,7 +409,7 @@ def binary_cross_entropy_with_logits(
 def linear(input: Array, weight: Array, bias: Array | None = None) -> Array:
     """``input @ weightᵀ + bias``, with ``weight`` of shape ``(out_features, in_features)``.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> x, w = np.array([[1.0, 2.0]]), np.array([[1.0, 0.0], [1.0, 1.0]])
         >>> F.linear(x, w, np.array([0.5, 0.0]))
@@ -435,7 +435,7 @@ def conv2d(
     an even kernel pads one more on the bottom/right, as PyTorch does). Only ``dilation=1`` and
     ``groups=1`` are supported.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
         >>> F.conv2d(x, np.ones((1, 1, 2, 2)), stride=2)
@@ -498,7 +498,7 @@ def max_pool2d(
     Padding is with ``-inf`` (at most half the kernel). The gradient goes to the first maximum of
     each window, as in PyTorch. ``dilation`` must be 1; ``return_indices`` is not supported.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> F.max_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2)
         array([[[[ 5.,  7.],
@@ -522,7 +522,7 @@ def avg_pool2d(
 ) -> Array:
     """Mean over ``kernel_size`` windows of the last two axes, with PyTorch's divisors.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> F.avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2)
         array([[[[ 2.5,  4.5],
@@ -538,7 +538,7 @@ def adaptive_avg_pool2d(input: Array, output_size: int | Sequence[int | None]) -
     Bin ``i`` of an axis of length ``n`` averages ``[⌊i·n/out⌋, ⌈(i+1)·n/out⌉)``, PyTorch's
     bins, so any output size works (bins overlap when ``out`` does not divide ``n``).
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> F.adaptive_avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 1)
         array([[[[7.5]]]])
@@ -555,7 +555,7 @@ def dropout(input: Array, p: float = 0.5, training: bool = True, inplace: bool =
     ``ad.manual_seed``); it is not bit-identical to PyTorch's, which draws through MKL. With
     ``training=False`` (or ``p=0``) the input is returned unchanged.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad, autodiff.nn.functional as F
         >>> _ = ad.manual_seed(0)
         >>> out = F.dropout(np.ones(1000), p=0.25)
@@ -599,7 +599,7 @@ def batch_norm(
     ``running = (1 - momentum)·running + momentum·batch_stat``. In evaluation the running
     statistics are used. Running statistics may be tensors or NumPy arrays.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff.nn.functional as F
         >>> x = np.array([[1.0], [3.0]])
         >>> rm, rv = np.zeros(1), np.ones(1)

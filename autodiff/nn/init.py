@@ -4,7 +4,7 @@ The random fills draw from :mod:`autodiff.rng`, the generator that ``ad.manual_s
 the order PyTorch draws (the tensor's memory order, the same recipe per dtype), so a seeded model
 is reproducible.
 
-Example:
+Examples:
     >>> import math
     >>> import autodiff as ad
     >>> from autodiff.nn import init
@@ -87,7 +87,7 @@ def _random_fill(tensor: Tensor, kind: str, a: float, b: float, generator: Any) 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for a nonlinearity, as in PyTorch.
 
-    Example:
+    Examples:
         >>> from autodiff.nn import init
         >>> init.calculate_gain("relu"), init.calculate_gain("tanh")
         (1.4142135623730951, 1.6666666666666667)
@@ -155,7 +155,7 @@ def zeros_(tensor: Tensor) -> Tensor:
 def ones_(tensor: Tensor) -> Tensor:
     """Fill with ones, in place; returns the tensor.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff.nn import init
         >>> init.ones_(ad.zeros(3))

@@ -1,6 +1,6 @@
 """Layers without spatial structure: ``Linear``, activations, ``Flatten``, ``Dropout``, losses.
 
-Example:
+Examples:
     >>> import autodiff as ad
     >>> from autodiff import nn
     >>> _ = ad.manual_seed(0)
@@ -47,7 +47,7 @@ def _empty(shape: tuple[int, ...], dtype: Any) -> Parameter:
 class Identity(Module):
     """Returns its input unchanged (a placeholder: ``model.fc = nn.Identity()`` drops a head).
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> nn.Identity()(ad.tensor([1.0, 2.0]))
@@ -67,7 +67,7 @@ class Linear(Module):
     Initialised like PyTorch: ``W`` from ``kaiming_uniform_(a=√5)``, i.e. U(−1/√in, 1/√in),
     and ``b`` from U(−1/√in, 1/√in). ``dtype`` defaults to float64 (the library's default).
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> fc = nn.Linear(512, 10)
@@ -114,7 +114,7 @@ class ReLU(Module):
     ``inplace=True`` is accepted for compatibility with PyTorch code (torchvision's ResNet uses
     it) but the result is computed out of place: same values, same gradients.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> nn.ReLU()(ad.tensor([-1.0, 2.0]))
@@ -135,7 +135,7 @@ class ReLU(Module):
 class Tanh(Module):
     """``tanh(x)`` elementwise.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> nn.Tanh()(ad.tensor([0.0]))
@@ -149,7 +149,7 @@ class Tanh(Module):
 class Sigmoid(Module):
     """``1 / (1 + exp(−x))`` elementwise.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> nn.Sigmoid()(ad.tensor([0.0]))
@@ -163,7 +163,7 @@ class Sigmoid(Module):
 class Flatten(Module):
     """Flatten dimensions ``start_dim..end_dim`` into one (by default all but the batch axis).
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> nn.Flatten()(ad.zeros(2, 512, 1, 1)).shape
@@ -186,7 +186,7 @@ class Dropout(Module):
     """During training, zero each element with probability ``p`` and scale the rest by
     ``1/(1−p)``; in eval mode, the identity.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> drop = nn.Dropout(0.5).eval()
@@ -211,7 +211,7 @@ class Dropout(Module):
 class MSELoss(Module):
     """Mean squared error, ``mean((input − target)²)`` (``reduction="sum"`` or ``"none"`` too).
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> nn.MSELoss()(ad.tensor([1.0, 2.0]), ad.tensor([0.0, 0.0]))
@@ -229,7 +229,7 @@ class MSELoss(Module):
 class CrossEntropyLoss(Module):
     """Cross entropy between logits ``(N, C)`` and integer class labels ``(N,)``.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> loss = nn.CrossEntropyLoss()(ad.zeros(2, 4), ad.tensor([0, 3]))

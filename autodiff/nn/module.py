@@ -6,7 +6,7 @@ not trained (BatchNorm's running statistics). Everything else (``parameters()``,
 ``state_dict()``, ``train()``/``eval()``, the printed tree) walks that registry, with PyTorch's
 dotted names.
 
-Example:
+Examples:
     >>> import autodiff as ad
     >>> from autodiff import nn
     >>> class Affine(nn.Module):
@@ -44,7 +44,7 @@ class Parameter(Tensor):
 
     Assigning a ``Parameter`` to a module attribute adds it to ``module.parameters()``.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> nn.Parameter(ad.tensor([0.5]))
@@ -124,7 +124,7 @@ class Module:
     Subclasses call ``super().__init__()`` first, assign parameters, buffers and sub-modules as
     attributes, and define :meth:`forward`; calling the module calls ``forward``.
 
-    Example:
+    Examples:
         >>> from autodiff import nn
         >>> net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1))
         >>> [(name, tuple(p.shape)) for name, p in net.named_parameters()]
@@ -192,7 +192,7 @@ class Module:
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
         """Add state that is not a parameter (saved in ``state_dict`` unless not persistent).
 
-        Example:
+        Examples:
             >>> import autodiff as ad
             >>> from autodiff import nn
             >>> m = nn.Module()
@@ -340,7 +340,7 @@ class Module:
     ) -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, parameter)`` pairs, in registration order (each parameter once).
 
-        Example:
+        Examples:
             >>> from autodiff import nn
             >>> [n for n, _ in nn.Sequential(nn.Linear(2, 2)).named_parameters()]
             ['0.weight', '0.bias']
@@ -449,7 +449,7 @@ class Module:
         The order is PyTorch's: a module's own parameters, then its buffers, then its children.
         With ``keep_vars=True`` the tensors themselves are returned instead of copies.
 
-        Example:
+        Examples:
             >>> from autodiff import nn
             >>> sd = nn.BatchNorm2d(3).state_dict()
             >>> list(sd)
@@ -514,7 +514,7 @@ class Module:
         shape mismatches are all listed in one ``RuntimeError``. With ``strict=False`` only shape
         mismatches raise; the unmatched keys are returned.
 
-        Example:
+        Examples:
             >>> from autodiff import nn
             >>> a, b = nn.Linear(2, 3), nn.Linear(2, 3)
             >>> b.load_state_dict(a.state_dict())

@@ -1,6 +1,6 @@
 """``BatchNorm2d``: normalise each channel by batch statistics, track running statistics.
 
-Example:
+Examples:
     >>> import autodiff as ad
     >>> from autodiff import nn
     >>> bn = nn.BatchNorm2d(64)
@@ -36,7 +36,7 @@ class BatchNorm2d(Module):
     a cumulative average. In eval mode the running statistics normalise. ``weight`` starts at
     1 and ``bias`` at 0.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> from autodiff import nn
         >>> bn = nn.BatchNorm2d(2)

@@ -202,7 +202,7 @@ _where_op = defop(
 def where(condition, x, y):
     """Elementwise ``x`` where ``condition`` holds, else ``y`` (differentiable in x and y).
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> ad.grad(lambda x: ad.where(x > 0, x**2, 0.0).sum())(np.array([-1.0, 3.0]))
         array([0., 6.])

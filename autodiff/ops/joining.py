@@ -68,7 +68,7 @@ defop(
 def split(x, indices_or_sections, axis=0):
     """Split ``x`` into pieces along ``axis``, like ``np.split`` (differentiable: views by index).
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> [p.tolist() for p in ad.split(np.arange(6.0), 3)]
         [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]

@@ -10,7 +10,7 @@ The ``linalg`` ops (``inv``, ``det``, ``slogdet``, ``solve``, ``norm``, ``choles
 rules with ``matmul``, ``swapaxes`` and the linalg ops themselves, so derivatives of any order
 work, and stacks of matrices go through the same lines.
 
-Example:
+Examples:
     >>> import numpy as np, autodiff as ad
     >>> A = np.array([[2.0, 1.0], [1.0, 3.0]])
     >>> np.allclose(ad.grad(ad.linalg.det)(A), np.linalg.det(A) * np.linalg.inv(A).T)
@@ -52,7 +52,7 @@ def parse(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> tuple[tuple[s
     NumPy) and an implicit output is written out (``...`` first, then the labels seen once, in
     alphabetical order).
 
-    Example:
+    Examples:
         >>> parse("...ij,jk", ((5, 2, 3), (3, 4)))
         (('Aij', 'jk'), 'Aik')
     """
@@ -253,7 +253,7 @@ def einsum(*operands: Any, optimize: Any = False, **kwargs: Any) -> Any:
     repeated labels (diagonals and traces: ``"ii->i"``, ``"ii"``) and NumPy's interleaved form
     ``einsum(a, [0, 1], b, [1, 2])``. Plain arrays go straight to ``np.einsum``.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> A = np.array([[1.0, 2.0], [3.0, 4.0]])
         >>> ad.grad(lambda a: ad.einsum("ij,ij", a, a))(A)   # d Σ a² = 2a
@@ -542,7 +542,7 @@ def slogdet(a: Any) -> SlogdetResult:
     ``logabsdet`` is differentiable (``d log|det A| = tr(A⁻¹ dA)``); ``sign`` is a plain array,
     piecewise constant, with zero derivative.
 
-    Example:
+    Examples:
         >>> import numpy as np, autodiff as ad
         >>> A = np.array([[0.0, 2.0], [1.0, 0.0]])       # det = -2
         >>> sign, logabsdet = ad.linalg.slogdet(A)

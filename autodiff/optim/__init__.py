@@ -1,6 +1,6 @@
 """Optimizers in PyTorch's words: ``SGD``, ``Adam``, ``AdamW`` on the ``Optimizer`` base.
 
-Example:
+Examples:
     >>> import autodiff as ad
     >>> from autodiff import nn, optim
     >>> model = nn.Linear(3, 1)

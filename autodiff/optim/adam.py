@@ -24,7 +24,7 @@ class Adam(Optimizer):
     ``amsgrad=True`` uses the running maximum of ``v``. Parameters without a ``.grad`` are
     skipped (and their step count does not advance).
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> w = ad.tensor([1.0, -1.0], requires_grad=True)
         >>> opt = ad.optim.Adam([w], lr=0.1)
@@ -121,7 +121,7 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), like ``torch.optim.AdamW``:
     ``p ← p·(1 − lr·weight_decay)`` before the Adam step; ``weight_decay`` defaults to 0.01.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> w = ad.tensor([1.0], requires_grad=True)
         >>> opt = ad.optim.AdamW([w], lr=0.1, weight_decay=0.5)

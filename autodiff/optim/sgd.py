@@ -21,7 +21,7 @@ class SGD(Optimizer):
 
     Parameters whose ``.grad`` is ``None`` (frozen, or unused) are skipped.
 
-    Example:
+    Examples:
         >>> import autodiff as ad
         >>> w = ad.tensor([1.0, 2.0], requires_grad=True)
         >>> opt = ad.optim.SGD([w], lr=0.1, momentum=0.9)
