@@ -259,6 +259,13 @@ def _zeros_jac(out: Any, x: Any) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
+def _basis_rows(n: int, start: int, stop: int, dtype: Any) -> np.ndarray:
+    """Rows ``start:stop`` of the n×n identity, made alone (a chunk never costs n² memory)."""
+    rows = np.zeros((stop - start, n), dtype=dtype)
+    rows[np.arange(stop - start), np.arange(start, stop)] = 1
+    return rows
+
+
 def _fwd_one(h: Callable, x: Any, vectorize: bool, chunk_size: int | None) -> tuple[Any, Any]:
     """``(out, J)`` of ``h`` at ``x`` by forward sweeps; tuples when ``h`` returns a tuple."""
     shape = shape_of(x)
@@ -271,9 +278,8 @@ def _fwd_one(h: Callable, x: Any, vectorize: bool, chunk_size: int | None) -> tu
         return out, (jacs if isinstance(out, tuple) else jacs[0])
     pieces = []  # per sweep: tangent out(s), batch axis first
     if vectorize:
-        eye = np.eye(n, dtype=dtype)
         for s, e in _chunks(n, chunk_size):
-            basis = eye[s:e].reshape((e - s, *shape))
+            basis = _basis_rows(n, s, e, dtype).reshape((e - s, *shape))
             out, t = jvp_batched(h, (x,), (basis,), batch=1)
             _note(jvp=1, tangents=e - s)
             pieces.append(t)
@@ -325,9 +331,8 @@ def _jacrev(
             continue
         pieces = []  # per sweep: per argument cotangents, batch axis first
         if vectorize:
-            eye = np.eye(m, dtype=dtype)
             for s, e in _chunks(m, chunk_size):
-                basis = eye[s:e].reshape((e - s, *oshape))
+                basis = _basis_rows(m, s, e, dtype).reshape((e - s, *oshape))
                 cts = _others_zero(basis, outs, i, e - s) if multi else basis
                 pieces.append(pullback.batched(cts))
                 _note(vjp=1, cotangents=e - s)

@@ -308,22 +308,15 @@ def _method(get, name):
 
 
 def install(namespace: dict[str, Any]) -> None:
-    """Build the public functions and dispatch tables from the registry (once, at import)."""
+    """Build the public functions and dispatch tables from the registry (once, at import).
+
+    Ops declared later are wired the same way as they are declared (and unwired by
+    :func:`autodiff.registry.remove`).
+    """
+    from autodiff import registry
+
     for op in ops():
-        if op.public is None:
-            op.public = make_public(op)
-        if op.module == "linalg":
-            linalg.__dict__[op.name] = op.public
-        else:
-            namespace[op.name] = op.public
-            globals()[op.name] = op.public  # rules call them as anp.<name>
-        core._PUBLIC[op.name] = op.public
-        np_namespace = np.linalg if op.module == "linalg" else np
-        np_fn = getattr(np_namespace, op.name, None)
-        if isinstance(np_fn, np.ufunc):
-            _ufunc_table[np_fn.__name__] = op
-        elif callable(np_fn):
-            _function_table[np_fn] = op.public
+        _wire(op, namespace)
     for alias, name in UFUNC_ALIASES.items():
         if name in namespace:
             _ufunc_table[alias] = namespace[name].op
@@ -333,6 +326,44 @@ def install(namespace: dict[str, Any]) -> None:
     for name, fn in _EXTRA_DISPATCH.items():
         _function_table[name] = fn
     _install_box_methods(lambda name: core._PUBLIC[name])
+    registry._wire.append(lambda op: _wire(op, namespace))
+    registry._unwire.append(lambda op: _unwire(op, namespace))
+
+
+def _numpy_twin(op: Op) -> Any:
+    np_namespace = np.linalg if op.module == "linalg" else np
+    return getattr(np_namespace, op.name, None)
+
+
+def _wire(op: Op, namespace: dict[str, Any]) -> None:
+    """Give ``op`` its public function (``autodiff.<name>``) and NumPy dispatch."""
+    if op.public is None:
+        op.public = make_public(op)
+    if op.module == "linalg":
+        linalg.__dict__[op.name] = op.public
+    else:
+        namespace[op.name] = op.public
+        globals()[op.name] = op.public  # rules call them as anp.<name>
+    core._PUBLIC[op.name] = op.public
+    np_fn = _numpy_twin(op)
+    if isinstance(np_fn, np.ufunc):
+        _ufunc_table[np_fn.__name__] = op
+    elif callable(np_fn):
+        _function_table[np_fn] = op.public
+
+
+def _unwire(op: Op, namespace: dict[str, Any]) -> None:
+    target = linalg.__dict__ if op.module == "linalg" else namespace
+    if target.get(op.name) is op.public:
+        del target[op.name]
+        globals().pop(op.name, None)
+    if core._PUBLIC.get(op.name) is op.public:
+        del core._PUBLIC[op.name]
+    np_fn = _numpy_twin(op)
+    if isinstance(np_fn, np.ufunc) and _ufunc_table.get(np_fn.__name__) is op:
+        del _ufunc_table[np_fn.__name__]
+    elif callable(np_fn) and _function_table.get(np_fn) is op.public:
+        del _function_table[np_fn]
 
 
 _EXTRA_DISPATCH: dict[Callable, Callable] = {}

@@ -59,6 +59,9 @@ FLAG_WORDS = {
 #: What a missing formula shows in the table (the tests look for it).
 MISSING = "—"
 
+#: attr_list syntax (an extension the site enables) that keeps an op's name on one line.
+NOWRAP = '{style="white-space: nowrap"}'
+
 
 def public_name(op: Op) -> str:
     """The name a user calls: ``sin``, or ``linalg.inv`` for the ``linalg`` namespace."""
@@ -83,16 +86,20 @@ def flags(op: Op, lang: str = "en") -> list[str]:
 
 
 def op_rows(lang: str = "en", registered: Iterable[Op] | None = None) -> list[tuple[str, ...]]:
-    """The table's cells as Markdown, one tuple per op: name, description, JVP, VJP, flags."""
+    """The table's cells as Markdown, one tuple per op: name, description, JVP, VJP, flags.
+
+    The name is a code span kept on one line (attr_list syntax, enabled by the site); the other
+    cells are the registry's text with Markdown's special characters escaped.
+    """
     lang = _check_lang(lang)
     rows = []
     for op in ops() if registered is None else registered:
         rows.append(
             (
-                _code(public_name(op)),
+                _code(public_name(op)) + NOWRAP,
                 _text(op.doc) or MISSING,
-                _code(op.jvp_formula) if op.jvp_formula.strip() else MISSING,
-                _code(op.vjp_formula) if op.vjp_formula.strip() else MISSING,
+                _text(op.jvp_formula) or MISSING,
+                _text(op.vjp_formula) or MISSING,
                 ", ".join(flags(op, lang)),
             )
         )
@@ -112,8 +119,9 @@ def op_table(lang: str = "en", registered: Iterable[Op] | None = None) -> str:
 
     Examples:
         >>> from autodiff.optable import op_table
-        >>> [line for line in op_table().splitlines() if line.startswith("| `sin`")]
-        ['| `sin` | Elementwise sin | `d sin x = cos x·dx` | `x̄ = ḡ·cos x` | elementwise, batchable |']
+        >>> sin_row = next(r for r in op_table().splitlines() if r.startswith("| `sin`"))
+        >>> print(sin_row.split(" | ", 1)[1])
+        Elementwise sin | d sin x = cos x·dx | x̄ = ḡ·cos x | elementwise, batchable |
     """
     head = HEADERS[_check_lang(lang)]
     lines = [_row(head), _row(["---"] * len(head))]
@@ -141,8 +149,9 @@ def _code(text: str) -> str:
 
 
 def _text(text: str) -> str:
-    """Prose for a table cell: code spans kept, and outside them ``|``, ``<``, ``*``, ``_``
-    escaped so that the cell stays one cell and no markup appears by accident."""
+    """Text for a table cell, shown as written: code spans are kept, and outside them the
+    characters that Markdown or the math extension would read (``\\ | < * _ $``) are escaped,
+    so that the cell stays one cell and no markup appears by accident."""
     text = " ".join(text.split())
     parts = re.split(r"(`+[^`]*`+)", text)
     for i in range(0, len(parts), 2):  # the even parts are outside code spans
@@ -153,6 +162,7 @@ def _text(text: str) -> str:
             .replace("<", "&lt;")
             .replace("*", "\\*")
             .replace("_", "\\_")
+            .replace("$", "\\$")
         )
     return "".join(parts)
 

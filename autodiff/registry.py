@@ -84,6 +84,10 @@ class Op:
 
 
 _OPS: dict[str, Op] = {}
+# Set by autodiff.numpy_api once the package is imported: makes an op declared later (by a user)
+# a public function with NumPy dispatch too, and undoes that on removal.
+_wire: list[Callable[[Op], None]] = []
+_unwire: list[Callable[[Op], None]] = []
 
 
 def defop(
@@ -173,6 +177,30 @@ def defop(
             raise ValueError(f"op {name!r}: linear=True derives a JVP for one array argument only")
         op.jvp = (_linear_jvp(op),)
     _OPS[name] = op
+    for hook in _wire:
+        hook(op)
+    return op
+
+
+def remove(name: str) -> Op:
+    """Take an op out of the registry, its public function and NumPy dispatch (the undo of
+    :func:`defop`, for experiments and tests).
+
+    Examples:
+        >>> import numpy as np, autodiff as ad
+        >>> from autodiff.registry import defop, remove
+        >>> _ = defop("cube", lambda x: x**3, partials=(lambda ans, x: 3 * x**2,),
+        ...           elementwise=True, formula="d x³ = 3x² dx", vjp_formula="x̄ = 3x² ḡ")
+        >>> float(ad.grad(ad.cube)(2.0))
+        12.0
+        >>> _ = remove("cube")
+        >>> hasattr(ad, "cube")
+        False
+    """
+    op = get(name)
+    for hook in _unwire:
+        hook(op)
+    del _OPS[name]
     return op
 
 

@@ -225,7 +225,7 @@ def test_jvp_wants_tuples():
 
 def test_missing_rule_names_op_and_mode():
     from autodiff.core import MissingRuleError, bind
-    from autodiff.registry import _OPS, defop
+    from autodiff.registry import defop, remove
 
     op = defop("_test_noreverse", np.cbrt, jvp=(lambda t, ans, x: t / (3 * ans**2),),
                samples=None, formula="x", vjp_formula="x")  # fmt: skip
@@ -235,7 +235,7 @@ def test_missing_rule_names_op_and_mode():
         _, t = ad.jvp(lambda x: bind(op, (x,), {}), (8.0,), (1.0,))
         assert t == pytest.approx(1 / 12)
     finally:
-        del _OPS["_test_noreverse"]
+        remove("_test_noreverse")
 
 
 def test_boxes_refuse_silent_conversion():
