@@ -177,11 +177,12 @@ def run_backward(
         keep = {t._node for t in inputs}
     visited: list[TensorNode] = []
     with enable_grad() if create_graph else no_grad():
-        found = backward_sweep(seeds, keep=keep, prepare=_preparer(create_graph, visited))
+        found = backward_sweep(
+            seeds, keep=keep, prepare=_preparer(create_graph, visited), release=not retain_graph
+        )
     if not retain_graph:
         for node in visited:
             node.freed = True
-            node.args = None
     if inputs is not None:
         return [_as_tensor(found.get(t._node), t, create_graph) for t in inputs]
     taken = {id(_plain(g)) for g in grads}  # the caller's arrays: never adopted as .grad

@@ -75,6 +75,49 @@ class Box:
         return len(self._value)
 
 
+# Values smaller than this are always kept on the tape: dropping them saves no memory worth the
+# bookkeeping, and it keeps small recordings (trace tables, the tour) fully inspectable.
+LEAN_MIN_SIZE = 1024
+
+
+class Stub:
+    """Stands in on a tape for a value that no rule of its op reads: keeps its shape and dtype."""
+
+    __slots__ = ("dtype", "shape")
+
+    def __init__(self, x: Any) -> None:
+        self.shape = x.shape
+        self.dtype = x.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def __repr__(self) -> str:
+        return f"Stub(shape={self.shape}, dtype={self.dtype})"
+
+
+def lean(op: Op, args: tuple | list, ans: Any) -> tuple[tuple | list, Any]:
+    """What a tape entry saves: ``args`` and ``ans``, with the large values its rules never read
+    replaced by :class:`Stub` (the tape holds only what rules need)."""
+    keep_ans, keep_args = op.keeps
+    if not keep_ans and _size(ans) >= LEAN_MIN_SIZE:
+        ans = Stub(ans)
+    if not all(keep_args):
+        args = tuple(a if k or _size(a) < LEAN_MIN_SIZE else Stub(a)
+                     for a, k in zip(args, keep_args))  # fmt: skip
+    return args, ans
+
+
+def _size(x: Any) -> int:
+    """The element count of an array (or box); -1 for Python numbers, which are never stubbed."""
+    return getattr(raw(x), "size", -1)
+
+
 def raw(x: Any) -> Any:
     """The plain NumPy value under any number of boxes."""
     while isinstance(x, Box):

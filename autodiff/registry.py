@@ -78,6 +78,8 @@ class Op:
     doc: str = ""
     module: str = ""
     public: Callable[..., Any] | None = None
+    # What the tape must keep for this op's rules: None (everything), or (keep ans, keep arg i...)
+    keeps: tuple[bool, tuple[bool, ...]] | None = None
 
     def __repr__(self) -> str:
         return f"<Op {self.name}>"
@@ -176,6 +178,7 @@ def defop(
         if nargs != 1:
             raise ValueError(f"op {name!r}: linear=True derives a JVP for one array argument only")
         op.jvp = (_linear_jvp(op),)
+    op.keeps = _what_rules_read(op)
     _OPS[name] = op
     for hook in _wire:
         hook(op)
@@ -208,6 +211,7 @@ def _jvp_from_partial(d: Rule) -> Rule:
     def rule(t, ans, *args, **params):
         return t * d(ans, *args, **params)
 
+    rule.reads_like = (d, 0)  # reads what d reads; d's parameters start at ans
     return rule
 
 
@@ -215,7 +219,48 @@ def _vjp_from_partial(d: Rule) -> Rule:
     def rule(g, ans, *args, **params):
         return g * d(ans, *args, **params)
 
+    rule.reads_like = (d, 0)
     return rule
+
+
+_LOADS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR", "LOAD_DEREF", "LOAD_CLOSURE",
+          "LOAD_FAST_LOAD_FAST"}  # fmt: skip
+
+
+def _positions_read(fn: Any, first: int) -> set[int] | None:
+    """Which positional parameters (counted from ``first``) the function's code reads, or
+    ``None`` when that cannot be known (``*args``, builtins, callables without code)."""
+    import dis
+    import inspect
+
+    if hasattr(fn, "reads_like"):
+        fn, first = fn.reads_like  # d(ans, *args): no leading tangent/cotangent parameter
+    code = getattr(fn, "__code__", None)
+    if code is None or code.co_flags & inspect.CO_VARARGS:
+        return None
+    names = code.co_varnames[: code.co_argcount]
+    read: set[str] = set()
+    for ins in dis.get_instructions(code):
+        if ins.opname in _LOADS:
+            read.update(ins.argval if isinstance(ins.argval, tuple) else (ins.argval,))
+    return {i - first for i, n in enumerate(names) if n in read and i >= first}
+
+
+def _what_rules_read(op: Op) -> tuple[bool, tuple[bool, ...]] | None:
+    """Whether the op's rules read ``ans`` and each argument, so the tape can drop what they
+    never read (the tape holds only what rules need). ``None``: keep everything."""
+    if op.nargs < 0 or op.jvp_whole or op.vjp_whole or not op.differentiable:
+        return None
+    used: set[int] = set()
+    for rule in tuple(op.jvp or ()) + tuple(op.vjp or ()):
+        if rule is None:
+            continue
+        got = _positions_read(rule, 1)  # rule(t_or_g, ans, *args): ans is position 0 here
+        if got is None:
+            return None
+        used |= got
+    keeps = (0 in used, tuple(i + 1 in used for i in range(op.nargs)))
+    return None if keeps[0] and all(keeps[1]) else keeps
 
 
 def _linear_jvp(op: Op) -> Rule:

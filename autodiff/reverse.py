@@ -18,9 +18,11 @@ import numpy as np
 
 from autodiff.core import (
     Box,
+    Stub,
     Trace,
     bind,
     check_float,
+    lean,
     missing_rule,
     raw,
     shape_of,
@@ -96,7 +98,10 @@ class ReverseTrace(Trace):
             ans = bind(op, primals, params)
         if not op.differentiable:
             return ans
-        return Traced(ans, Node(op, primals, params, ans, parents), self)
+        if op.keeps is None:
+            return Traced(ans, Node(op, primals, params, ans, parents), self)
+        saved, saved_ans = lean(op, primals, ans)
+        return Traced(ans, Node(op, saved, params, saved_ans, parents), self)
 
 
 class Traced(Box):
@@ -124,6 +129,7 @@ def backward_sweep(
     batch: int = 0,
     keep: Container[Node] = (),
     prepare: Callable[[Node], tuple[Any, Any]] | None = None,
+    release: bool = False,
 ) -> dict[Node, Any]:
     """Propagate cotangents from ``seeds`` back through the tape, latest node first.
 
@@ -134,6 +140,8 @@ def backward_sweep(
         prepare: ``prepare(node) -> (args, ans)`` gives the values the node's VJP rule sees
             (the ``Tensor`` facade uses it to check versions and to differentiate the sweep
             itself with ``create_graph``); by default the values saved on the node.
+        release: drop each node's saved values as soon as its rule has run, so the memory of
+            the forward pass is given back during the sweep (a graph swept only once).
 
     Returns:
         The cotangents that reached leaf nodes (nodes with no op) and the ``keep`` nodes.
@@ -174,6 +182,8 @@ def backward_sweep(
                 if c.shape != x.shape:
                     c = unbroadcast(c, x.shape, 0)
                 in_cts.append(c)
+        if release:
+            node.args = node.ans = args = ans = None
         for p, c in zip(parents, in_cts):
             if p is None or c is None:
                 continue
@@ -251,6 +261,8 @@ class Tape:
 
 def _const(x: Any) -> str:
     value = raw(x)
+    if isinstance(value, Stub):
+        return f"const{value.shape}"
     if np.ndim(value) == 0:
         return f"{float(value):g}" if np.isrealobj(value) else repr(value)
     return f"const{shape_of(value)}"

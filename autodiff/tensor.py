@@ -26,7 +26,7 @@ import numpy as np
 
 from autodiff import autograd
 from autodiff.autograd import LeafNode, TensorNode, is_grad_enabled
-from autodiff.core import Box, Trace, bind
+from autodiff.core import Box, Trace, bind, lean
 from autodiff.registry import Op, get
 
 float32 = np.dtype(np.float32)
@@ -59,7 +59,10 @@ class TensorTrace(Trace):
         if not (record and op.differentiable and is_grad_enabled()):
             return Tensor._wrap(np.asarray(ans), None)
         out = Tensor._wrap(np.asarray(ans), None)
-        node = TensorNode(op, values, params, out._value, parents)
+        saved, saved_ans = (
+            (values, out._value) if op.keeps is None else lean(op, values, out._value)
+        )
+        node = TensorNode(op, saved, params, saved_ans, parents)
         # the version counters of the saved arrays, and the values they had when saved
         node.versions = tuple((a._version, a._version[0]) for a in args if isinstance(a, Tensor))
         node.out_version = out._version

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff.core import jvp_rule, raw
+from autodiff.core import Stub, jvp_rule, raw
 from autodiff.reverse import Node, Pullback, Tape, backward_sweep, tape_nodes, vjp
 
 # ---- graphs -------------------------------------------------------------------------------------
@@ -127,10 +127,12 @@ def graph(
             g.nodes.append((nid, label_of.get(id(n), f"leaf {_shape(n.ans)}"), "leaf"))
             continue
         g.nodes.append((nid, op_label(n), "op"))
-        for arg, parent in zip(n.args, n.parents):
+        # after backward() without retain_graph the saved values are freed: draw the structure
+        args = n.args if n.args is not None else (None,) * len(n.parents)
+        for arg, parent in zip(args, n.parents):
             if parent is not None:
                 g.edges.append((ids[id(parent)], nid))
-            elif constants:
+            elif constants and arg is not None:
                 cid = f"c{len(g.nodes)}"
                 g.nodes.append((cid, _const_label(arg), "const"))
                 g.edges.append((cid, nid))
@@ -147,6 +149,8 @@ def _shape(x: Any) -> str:
 
 def _const_label(x: Any) -> str:
     value = raw(x)
+    if isinstance(value, Stub):
+        return f"const {'×'.join(map(str, value.shape))}"
     if np.ndim(value) == 0:
         return f"{float(value):g}"
     return f"const {_shape(value)}"
@@ -221,6 +225,8 @@ def _pad(text: str, width: int) -> str:
 
 
 def _value(x: Any) -> str:
+    if isinstance(raw(x), Stub):
+        return f"(not kept, shape {raw(x).shape})"
     value = np.asarray(raw(x))
     if value.ndim == 0:
         return f"{float(value):.4f}"

@@ -143,7 +143,7 @@ class Tanh(Module):
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        return input.tanh()
+        return F.tanh(input)  # works on tensors and on traced arrays alike
 
 
 class Sigmoid(Module):
@@ -157,7 +157,7 @@ class Sigmoid(Module):
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        return input.sigmoid()
+        return F.sigmoid(input)
 
 
 class Flatten(Module):
