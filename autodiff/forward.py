@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff.core import EMPTY, Box, Trace, bind, check_float, jvp_rule, raw, shape_of
+from autodiff.core import Box, Trace, bind, check_float, jvp_rule, raw, shape_of
 from autodiff.registry import Op
 
 
@@ -174,4 +174,4 @@ def _unpack(out: Any, trace: ForwardTrace, batch: int, tangents: tuple) -> tuple
     return out, np.zeros(batch_shape + shape_of(out), dtype=dtype)
 
 
-__all__ = ["EMPTY", "Dual", "ForwardTrace", "jvp", "jvp_batched"]
+__all__ = ["Dual", "ForwardTrace", "jvp", "jvp_batched"]
