@@ -41,6 +41,14 @@ class Trace:
     def process(self, op: Op, args: tuple | list, params: dict[str, Any]) -> Any:
         raise NotImplementedError
 
+    # Entry points for one and two arguments, which most calls are: operators and unary
+    # functions call them directly, so a trace can skip packing and unpacking ``args``.
+    def process1(self, op: Op, a: Any, params: dict[str, Any] = EMPTY) -> Any:
+        return self.process(op, (a,), params)
+
+    def process2(self, op: Op, a: Any, b: Any, params: dict[str, Any] = EMPTY) -> Any:
+        return self.process(op, (a, b), params)
+
 
 class Box:
     """Base class of every traced value. Holds ``_value`` (one level down) and ``_trace``.
@@ -105,9 +113,9 @@ def lean(op: Op, args: tuple | list, ans: Any) -> tuple[tuple | list, Any]:
     """What a tape entry saves: ``args`` and ``ans``, with the large values its rules never read
     replaced by :class:`Stub` (the tape holds only what rules need)."""
     keep_ans, keep_args = op.keeps
-    if not keep_ans and _size(ans) >= LEAN_MIN_SIZE:
+    if not keep_ans and (ans.size if type(ans) is np.ndarray else _size(ans)) >= LEAN_MIN_SIZE:
         ans = Stub(ans)
-    if not all(keep_args):
+    if keep_args is not None:
         args = tuple(a if k or _size(a) < LEAN_MIN_SIZE else Stub(a)
                      for a, k in zip(args, keep_args))  # fmt: skip
     return args, ans
@@ -188,19 +196,19 @@ def jvp_rule(
         out = rules(tangents, ans, *primals, **params)
     else:
         out = None
-        for i, t in enumerate(tangents):
+        for t, rule in zip(tangents, rules):
             if t is None:
                 continue
-            rule = rules[i]
             if rule is None:
                 raise missing_rule(op, "forward")
-            c = rule(t, ans, *primals, **params)
+            c = rule(t, ans, *primals, **params) if params else rule(t, ans, *primals)
             out = c if out is None else out + c
     if out is None:
         return None
     shape = getattr(out, "shape", ())  # a hand-made Dual may hold Python floats
-    ans_shape = getattr(ans, "shape", ())
-    want = shape[:batch] + ans_shape if batch else ans_shape
+    want = getattr(ans, "shape", ())
+    if batch:
+        want = shape[:batch] + want
     if shape != want:
         out = _public("broadcast_to")(out, want)
     return out

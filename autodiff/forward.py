@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff.core import Box, Trace, bind, check_float, jvp_rule, raw, shape_of
+from autodiff.core import EMPTY, Box, Trace, bind, check_float, jvp_rule, raw, shape_of
 from autodiff.registry import Op
 
 
@@ -26,43 +26,50 @@ class ForwardTrace(Trace):
         self.batch = batch
 
     def process(self, op: Op, args: tuple | list, params: dict[str, Any]) -> Any:
-        # The hot path of forward mode: unrolled for one and two arguments (most ops).
         if len(args) == 1:
-            (a,) = args
+            return self.process1(op, args[0], params)
+        if len(args) == 2:
+            return self.process2(op, args[0], args[1], params)
+        primals, tangents = [], []
+        for a in args:
             if type(a) is Dual and a._trace is self:
-                v, tangents = a._value, (a.tangent,)
+                primals.append(a._value)
+                tangents.append(a.tangent)
             else:
-                v, tangents = a, (None,)
-            primals: tuple | list = (v,)
-            if isinstance(v, Box):
-                ans = bind(op, primals, params)
-            else:
-                ans = op.primal(v, **params) if params else op.primal(v)
-        elif len(args) == 2:
-            a, b = args
-            if type(a) is Dual and a._trace is self:
-                va, ta = a._value, a.tangent
-            else:
-                va, ta = a, None
-            if type(b) is Dual and b._trace is self:
-                vb, tb = b._value, b.tangent
-            else:
-                vb, tb = b, None
-            primals, tangents = (va, vb), (ta, tb)
-            if isinstance(va, Box) or isinstance(vb, Box):
-                ans = bind(op, primals, params)
-            else:
-                ans = op.primal(va, vb, **params) if params else op.primal(va, vb)
+                primals.append(a)
+                tangents.append(None)
+        ans = bind(op, primals, params)
+        return self._dual(op, tangents, ans, primals, params)
+
+    # process1 and process2 are the hot path of forward mode: keep them flat.
+    def process1(self, op: Op, a: Any, params: dict[str, Any] = EMPTY) -> Any:
+        if type(a) is Dual and a._trace is self:
+            v, t = a._value, a.tangent
         else:
-            primals, tangents = [], []
-            for a in args:
-                if type(a) is Dual and a._trace is self:
-                    primals.append(a._value)
-                    tangents.append(a.tangent)
-                else:
-                    primals.append(a)
-                    tangents.append(None)
-            ans = bind(op, primals, params)
+            v, t = a, None
+        if isinstance(v, Box):
+            ans = bind(op, (v,), params)
+        else:
+            ans = op.primal(v, **params) if params else op.primal(v)
+        return self._dual(op, [t], ans, (v,), params)
+
+    def process2(self, op: Op, a: Any, b: Any, params: dict[str, Any] = EMPTY) -> Any:
+        if type(a) is Dual and a._trace is self:
+            va, ta = a._value, a.tangent
+        else:
+            va, ta = a, None
+        if type(b) is Dual and b._trace is self:
+            vb, tb = b._value, b.tangent
+        else:
+            vb, tb = b, None
+        if isinstance(va, Box) or isinstance(vb, Box):
+            ans = bind(op, (va, vb), params)
+        else:
+            ans = op.primal(va, vb, **params) if params else op.primal(va, vb)
+        return self._dual(op, [ta, tb], ans, (va, vb), params)
+
+    def _dual(self, op: Op, tangents: list, ans: Any, primals: Any, params: dict) -> Any:
+        """``ans`` with its tangent pushed through the op's JVP rule (plain when it is zero)."""
         if not op.differentiable:
             return ans
         t = jvp_rule(op, tangents, ans, primals, params, self.batch)

@@ -60,7 +60,7 @@ def make_public(op: Op) -> Callable[..., Any]:
 
         def fn(x):
             if isinstance(x, Box):
-                return x._trace.process(op, (x,), EMPTY)
+                return x._trace.process1(op, x)
             return primal(x)
 
     elif n == 2 and not names:
@@ -199,7 +199,7 @@ def _binary(op: Op, reflected: bool = False):
             t = self._trace
             if isinstance(other, Box) and other._trace.level > t.level:
                 t = other._trace
-            return t.process(op, (other, self), EMPTY)
+            return t.process2(op, other, self)
 
     else:
 
@@ -207,14 +207,14 @@ def _binary(op: Op, reflected: bool = False):
             t = self._trace
             if isinstance(other, Box) and other._trace.level > t.level:
                 t = other._trace
-            return t.process(op, (self, other), EMPTY)
+            return t.process2(op, self, other)
 
     return method
 
 
 def _unary(op: Op):
     def method(self):
-        return self._trace.process(op, (self,), EMPTY)
+        return self._trace.process1(op, self)
 
     return method
 

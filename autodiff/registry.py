@@ -32,9 +32,12 @@ Examples:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 Rule = Callable[..., Any]
 
@@ -78,8 +81,9 @@ class Op:
     doc: str = ""
     module: str = ""
     public: Callable[..., Any] | None = None
-    # What the tape must keep for this op's rules: None (everything), or (keep ans, keep arg i...)
-    keeps: tuple[bool, tuple[bool, ...]] | None = None
+    # What the tape must keep for this op's rules: None (everything), or (keep ans, keep args),
+    # keep args being None (all of them) or a flag per argument.
+    keeps: tuple[bool, tuple[bool, ...] | None] | None = None
 
     def __repr__(self) -> str:
         return f"<Op {self.name}>"
@@ -209,7 +213,7 @@ def remove(name: str) -> Op:
 
 def _jvp_from_partial(d: Rule) -> Rule:
     def rule(t, ans, *args, **params):
-        return t * d(ans, *args, **params)
+        return _times(t, d(ans, *args, **params) if params else d(ans, *args))
 
     rule.reads_like = (d, 0)  # reads what d reads; d's parameters start at ans
     return rule
@@ -217,10 +221,41 @@ def _jvp_from_partial(d: Rule) -> Rule:
 
 def _vjp_from_partial(d: Rule) -> Rule:
     def rule(g, ans, *args, **params):
-        return g * d(ans, *args, **params)
+        return _times(g, d(ans, *args, **params) if params else d(ans, *args))
 
     rule.reads_like = (d, 0)
     return rule
+
+
+# Below this many elements a new array costs less than the checks that avoid it.
+_IN_PLACE_MIN_SIZE = 4096
+
+
+def _refcount_of_sole_argument(x: Any) -> int:
+    return sys.getrefcount(x)
+
+
+# What getrefcount reports, inside a function, for an argument nothing else holds: measured
+# rather than assumed, since interpreters differ in the references they count (3.14 borrows).
+_SOLE = _refcount_of_sole_argument(object())
+
+
+def _times(g: Any, d: Any) -> Any:
+    """``g * d`` for a derived rule, written into ``d`` when ``d`` is a large array that nothing
+    else references (a temporary the partial just made): a backward sweep then holds two arrays
+    the size of ``g`` at a time instead of three, as a fused kernel would."""
+    if (
+        type(d) is np.ndarray
+        and d.size >= _IN_PLACE_MIN_SIZE
+        and type(g) is np.ndarray
+        and d.shape == g.shape
+        and d.dtype == g.dtype
+        and d.base is None
+        and d.flags.writeable
+        and sys.getrefcount(d) == _SOLE  # no one but this call holds d
+    ):
+        return np.multiply(d, g, out=d)
+    return g * d
 
 
 _LOADS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR", "LOAD_DEREF", "LOAD_CLOSURE",
@@ -246,7 +281,7 @@ def _positions_read(fn: Any, first: int) -> set[int] | None:
     return {i - first for i, n in enumerate(names) if n in read and i >= first}
 
 
-def _what_rules_read(op: Op) -> tuple[bool, tuple[bool, ...]] | None:
+def _what_rules_read(op: Op) -> tuple[bool, tuple[bool, ...] | None] | None:
     """Whether the op's rules read ``ans`` and each argument, so the tape can drop what they
     never read (the tape holds only what rules need). ``None``: keep everything."""
     if op.nargs < 0 or op.jvp_whole or op.vjp_whole or not op.differentiable:
@@ -259,8 +294,10 @@ def _what_rules_read(op: Op) -> tuple[bool, tuple[bool, ...]] | None:
         if got is None:
             return None
         used |= got
-    keeps = (0 in used, tuple(i + 1 in used for i in range(op.nargs)))
-    return None if keeps[0] and all(keeps[1]) else keeps
+    keep_args = tuple(i + 1 in used for i in range(op.nargs))
+    if 0 in used and all(keep_args):
+        return None
+    return 0 in used, None if all(keep_args) else keep_args
 
 
 def _linear_jvp(op: Op) -> Rule:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from autodiff.core import (
+    EMPTY,
     Box,
     Stub,
     Trace,
@@ -57,51 +58,60 @@ class ReverseTrace(Trace):
     __slots__ = ()
 
     def process(self, op: Op, args: tuple | list, params: dict[str, Any]) -> Any:
-        # The hot path of reverse mode: unrolled for one and two arguments (most ops).
         if len(args) == 1:
-            (a,) = args
+            return self.process1(op, args[0], params)
+        if len(args) == 2:
+            return self.process2(op, args[0], args[1], params)
+        primals, parents = [], []
+        for a in args:
             if type(a) is Traced and a._trace is self:
-                v = a._value
-                parents: tuple | list = (a.node,)
+                primals.append(a._value)
+                parents.append(a.node)
             else:
-                v = a
-                parents = (None,)
-            primals: tuple | list = (v,)
-            if isinstance(v, Box):
-                ans = bind(op, primals, params)
-            else:
-                ans = op.primal(v, **params) if params else op.primal(v)
-        elif len(args) == 2:
-            a, b = args
-            if type(a) is Traced and a._trace is self:
-                va, pa = a._value, a.node
-            else:
-                va, pa = a, None
-            if type(b) is Traced and b._trace is self:
-                vb, pb = b._value, b.node
-            else:
-                vb, pb = b, None
-            primals, parents = (va, vb), (pa, pb)
-            if isinstance(va, Box) or isinstance(vb, Box):
-                ans = bind(op, primals, params)
-            else:
-                ans = op.primal(va, vb, **params) if params else op.primal(va, vb)
+                primals.append(a)
+                parents.append(None)
+        ans = bind(op, primals, params)
+        if not op.differentiable:
+            return ans
+        saved, saved_ans = (primals, ans) if op.keeps is None else lean(op, primals, ans)
+        return Traced(ans, Node(op, saved, params, saved_ans, parents), self)
+
+    # process1 and process2 are the hot path of reverse mode: keep them flat.
+    def process1(self, op: Op, a: Any, params: dict[str, Any] = EMPTY) -> Any:
+        if type(a) is Traced and a._trace is self:
+            v, parent = a._value, a.node
         else:
-            primals, parents = [], []
-            for a in args:
-                if type(a) is Traced and a._trace is self:
-                    primals.append(a._value)
-                    parents.append(a.node)
-                else:
-                    primals.append(a)
-                    parents.append(None)
-            ans = bind(op, primals, params)
+            v, parent = a, None
+        if isinstance(v, Box):
+            ans = bind(op, (v,), params)
+        else:
+            ans = op.primal(v, **params) if params else op.primal(v)
         if not op.differentiable:
             return ans
         if op.keeps is None:
-            return Traced(ans, Node(op, primals, params, ans, parents), self)
-        saved, saved_ans = lean(op, primals, ans)
-        return Traced(ans, Node(op, saved, params, saved_ans, parents), self)
+            return Traced(ans, Node(op, (v,), params, ans, (parent,)), self)
+        saved, saved_ans = lean(op, (v,), ans)
+        return Traced(ans, Node(op, saved, params, saved_ans, (parent,)), self)
+
+    def process2(self, op: Op, a: Any, b: Any, params: dict[str, Any] = EMPTY) -> Any:
+        if type(a) is Traced and a._trace is self:
+            va, pa = a._value, a.node
+        else:
+            va, pa = a, None
+        if type(b) is Traced and b._trace is self:
+            vb, pb = b._value, b.node
+        else:
+            vb, pb = b, None
+        if isinstance(va, Box) or isinstance(vb, Box):
+            ans = bind(op, (va, vb), params)
+        else:
+            ans = op.primal(va, vb, **params) if params else op.primal(va, vb)
+        if not op.differentiable:
+            return ans
+        if op.keeps is None:
+            return Traced(ans, Node(op, (va, vb), params, ans, (pa, pb)), self)
+        saved, saved_ans = lean(op, (va, vb), ans)
+        return Traced(ans, Node(op, saved, params, saved_ans, (pa, pb)), self)
 
 
 class Traced(Box):
@@ -147,16 +157,17 @@ def backward_sweep(
         The cotangents that reached leaf nodes (nodes with no op) and the ``keep`` nodes.
     """
     cts: dict[Node, Any] = {}
-    heap: list[Node] = []
+    heap: list[Node] = []  # latest node first (Node.__lt__); a chain never compares
+    push, pop = heapq.heappush, heapq.heappop
     for node, ct in seeds:
         if node in cts:
             cts[node] = cts[node] + ct
         else:
             cts[node] = ct
-            heapq.heappush(heap, node)
+            push(heap, node)
     found: dict[Node, Any] = {}
     while heap:
-        node = heapq.heappop(heap)
+        node = pop(heap)
         g = cts.pop(node)
         op = node.op
         if op is None:
@@ -165,23 +176,23 @@ def backward_sweep(
         if keep and node in keep:
             found[node] = g
         args, ans = (node.args, node.ans) if prepare is None else prepare(node)
-        params = node.params
         parents = node.parents
-        if batch or op.vjp_whole or op.vjp is None:
-            in_cts = vjp_rule(op, g, ans, args, params, [p is not None for p in parents], batch)
+        rules = op.vjp
+        if batch or op.vjp_whole or rules is None:
+            needs = [p is not None for p in parents]
+            in_cts = vjp_rule(op, g, ans, args, node.params, needs, batch)
         else:
             # the common case inlined: one VJP rule per argument that needs a cotangent
+            params = node.params
             in_cts = []
-            for p, rule, x in zip(parents, op.vjp, args):
+            for p, rule, x in zip(parents, rules, args):
                 if p is None:
                     in_cts.append(None)
                     continue
                 if rule is None:
                     raise missing_rule(op, "reverse")
-                c = rule(g, ans, *args, **params)
-                if c.shape != x.shape:
-                    c = unbroadcast(c, x.shape, 0)
-                in_cts.append(c)
+                c = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+                in_cts.append(c if c.shape == x.shape else unbroadcast(c, x.shape, 0))
         if release:
             node.args = node.ans = args = ans = None
         for p, c in zip(parents, in_cts):
@@ -191,7 +202,7 @@ def backward_sweep(
                 cts[p] = cts[p] + c
             else:
                 cts[p] = c
-                heapq.heappush(heap, p)
+                push(heap, p)
     return found
 
 

@@ -270,3 +270,28 @@ def test_batched_pullback_equals_rows():
     rows = pullback.batched(np.eye(3))[0]
     for i in range(3):
         np.testing.assert_allclose(rows[i], pullback(np.eye(3)[i])[0], rtol=1e-14)
+
+
+def test_derived_rules_write_only_into_their_own_temporaries():
+    # ``g * d`` of a rule derived from partials reuses d's memory when nothing else holds d
+    from autodiff.registry import _times
+
+    g = np.full((100, 100), 3.0)
+    made = []
+
+    def temporary():
+        d = np.full((100, 100), 2.0)
+        made.append(id(d))
+        return d
+
+    out = _times(g, temporary())
+    assert id(out) == made[0] and np.all(out == 6.0)
+    held = np.full((100, 100), 2.0)
+    out = _times(g, held)
+    assert out is not held and np.all(held == 2.0) and np.all(out == 6.0)
+    # exp's partial is its saved output: a pullback called twice must see it unchanged
+    x = np.linspace(-1.0, 1.0, 10_000).reshape(100, 100)
+    _, pullback = ad.vjp(np.exp, x)
+    first = pullback(np.ones_like(x))[0]
+    np.testing.assert_array_equal(first, pullback(np.ones_like(x))[0])
+    np.testing.assert_allclose(first, np.exp(x))

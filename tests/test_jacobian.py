@@ -27,7 +27,8 @@ from autodiff.jacobian import (
 # Random compositions of registry ops
 # --------------------------------------------------------------------------------------------
 
-_C = np.random.default_rng(7).normal(size=(3, 6))
+# wide enough for any program: 27 elements at most, doubled by at most 4 of 5 steps
+_C = np.random.default_rng(7).normal(size=(3, 27 * 2**4))
 
 
 def _matmul_left(v):

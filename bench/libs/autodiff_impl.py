@@ -252,13 +252,14 @@ def memory(p: P.DeepMLP) -> list[Impl]:
         Ws = [tensor(W, requires_grad=True) for W in p.Ws]  # the parameters exist before the step
 
         def run():
-            for W in Ws:
-                W.grad = None
             h = X
             for W in Ws:
                 h = (h @ W).tanh()
             h.sum().backward()
-            return tuple(W.grad.numpy() for W in Ws)
+            grads = tuple(W.grad.numpy() for W in Ws)
+            for W in Ws:  # the gradients go to the caller, as with torch.autograd.grad: a
+                W.grad = None  # later run must not find the last run's memory to reuse
+            return grads
 
         return run
 
