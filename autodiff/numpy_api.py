@@ -233,7 +233,9 @@ def _install_box_methods(get: Callable[[str], Callable]) -> None:
     ]:
         op = get_op(opname)
         setattr(B, f"__{name}__", _binary(op))
-        setattr(B, f"__r{name}__", _binary(op, reflected=True))
+        # x + y and x * y equal y + x and y * x exactly (IEEE), so 3 * x records x first, as
+        # PyTorch's graph does (its __rmul__ is self.mul(other))
+        setattr(B, f"__r{name}__", _binary(op, reflected=opname not in ("add", "multiply")))
     B.__neg__ = _unary(get_op("negative"))
     B.__abs__ = _unary(get_op("abs"))
     B.__pos__ = lambda self: self

@@ -61,6 +61,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let BLAS, torch and XLA use every core (results labelled all-cores)",
     )
+    ap.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="leave glibc's malloc thresholds at their defaults (by default they are fixed, so "
+        "that what one library imports cannot change another's figures)",
+    )
     ap.add_argument("--repetitions", type=int, help="repetitions per case (default 15, quick 3)")
     ap.add_argument(
         "--out",

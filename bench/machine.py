@@ -11,7 +11,7 @@ from types import ModuleType
 
 import numpy as np
 
-from bench import _threads
+from bench import _malloc, _threads
 
 
 def _cpu_model() -> str:
@@ -82,6 +82,7 @@ def info(libs: dict[str, tuple[ModuleType | None, str]]) -> dict:
         "dtype": "float64",
         "commit": _git_commit(),
         "loadavg_at_start": _loadavg(),
+        "allocator": os.environ.get(_malloc.ENV, "not fixed (bench run without python -m bench)"),
     }
 
 

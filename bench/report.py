@@ -120,7 +120,8 @@ def markdown(records: list[dict], meta: dict) -> str:
         f"float64 · {sizes}",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['platform']}, Python {m['python']}, "
-        f"NumPy {m['numpy']} ({m['blas']}); commit {m.get('commit') or '?'}.",
+        f"NumPy {m['numpy']} ({m['blas']}); commit {m.get('commit') or '?'}. "
+        f"Allocator: {m.get('allocator', 'not recorded')}.",
         f"Libraries: {versions}.",
         f"Load average (1, 5, 15 min) at start {m.get('loadavg_at_start')}"
         + (f", at end {meta['loadavg_at_end']}" if meta.get("loadavg_at_end") else "")
