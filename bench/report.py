@@ -108,6 +108,19 @@ def headline_rows(records: list[dict]) -> list[tuple[str, dict[str, list[dict]],
     return [(h, cells[h], targets.get(h)) for h in order]
 
 
+def _load_verdict(start: list | None, end: list | None, cores: int) -> str:
+    """Whether other processes competed for the CPU, from the 1-minute load averages."""
+    loads = [x[0] for x in (start, end) if x]
+    if not loads:
+        return "."
+    if max(loads) > cores:
+        return (
+            f": above {cores} (the core count), other processes competed for the CPU and the "
+            "figures are noisier."
+        )
+    return f": at most {cores} (the core count), the suite's own work included."
+
+
 def markdown(records: list[dict], meta: dict) -> str:
     libs = [lib for lib in LIBRARIES if lib in meta.get("libraries", LIBRARIES)]
     m = meta["machine"]
@@ -125,8 +138,7 @@ def markdown(records: list[dict], meta: dict) -> str:
         f"Libraries: {versions}.",
         f"Load average (1, 5, 15 min) at start {m.get('loadavg_at_start')}"
         + (f", at end {meta['loadavg_at_end']}" if meta.get("loadavg_at_end") else "")
-        + f": above {m['cores']} (the core count), other processes competed for the CPU and "
-        "the figures are noisier.",
+        + _load_verdict(m.get("loadavg_at_start"), meta.get("loadavg_at_end"), m["cores"]),
         "",
         "Figures are **medians** over the repetitions (libraries interleaved round-robin); every "
         "ratio divides two medians measured in this same run. Every result was checked against a "

@@ -106,3 +106,12 @@ def test_autodiff_runs_every_workload_it_supports(run, workload):
             assert re.search(r"autodiff\.[\w.]+ not available yet", r["note"]), r["note"]
     if _has(NEEDS[workload]):
         assert any(r["status"] == "ok" for r in recs), [(r["variant"], r["note"]) for r in recs]
+
+
+def test_header_blames_other_processes_only_when_the_load_exceeds_the_cores():
+    from bench.report import _load_verdict
+
+    assert "competed" in _load_verdict([2.5, 1.0, 1.0], [1.0, 1.0, 1.0], 2)
+    assert "competed" in _load_verdict([0.5, 0.5, 0.5], [3.1, 1.0, 1.0], 2)
+    assert "competed" not in _load_verdict([0.6, 0.6, 0.9], [1.0, 1.0, 1.0], 2)
+    assert _load_verdict(None, None, 2) == "."
