@@ -39,7 +39,10 @@ class ForwardTrace(Trace):
                 primals.append(a)
                 tangents.append(None)
         ans = bind(op, primals, params)
-        return self._dual(op, tangents, ans, primals, params)
+        if not op.differentiable:
+            return ans
+        t = jvp_rule(op, tangents, ans, primals, params, self.batch)
+        return ans if t is None else Dual(ans, t, self)
 
     # process1 and process2 are the hot path of forward mode: keep them flat.
     def process1(self, op: Op, a: Any, params: dict[str, Any] = EMPTY) -> Any:
@@ -51,7 +54,10 @@ class ForwardTrace(Trace):
             ans = bind(op, (v,), params)
         else:
             ans = op.primal(v, **params) if params else op.primal(v)
-        return self._dual(op, [t], ans, (v,), params)
+        if not op.differentiable:
+            return ans
+        t = jvp_rule(op, [t], ans, (v,), params, self.batch)
+        return ans if t is None else Dual(ans, t, self)
 
     def process2(self, op: Op, a: Any, b: Any, params: dict[str, Any] = EMPTY) -> Any:
         if type(a) is Dual and a._trace is self:
@@ -66,16 +72,10 @@ class ForwardTrace(Trace):
             ans = bind(op, (va, vb), params)
         else:
             ans = op.primal(va, vb, **params) if params else op.primal(va, vb)
-        return self._dual(op, [ta, tb], ans, (va, vb), params)
-
-    def _dual(self, op: Op, tangents: list, ans: Any, primals: Any, params: dict) -> Any:
-        """``ans`` with its tangent pushed through the op's JVP rule (plain when it is zero)."""
         if not op.differentiable:
             return ans
-        t = jvp_rule(op, tangents, ans, primals, params, self.batch)
-        if t is None:
-            return ans
-        return Dual(ans, t, self)
+        t = jvp_rule(op, [ta, tb], ans, (va, vb), params, self.batch)
+        return ans if t is None else Dual(ans, t, self)
 
 
 class Dual(Box):

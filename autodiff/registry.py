@@ -213,7 +213,10 @@ def remove(name: str) -> Op:
 
 def _jvp_from_partial(d: Rule) -> Rule:
     def rule(t, ans, *args, **params):
-        return _times(t, d(ans, *args, **params) if params else d(ans, *args))
+        dx = d(ans, *args, **params) if params else d(ans, *args)
+        if type(dx) is np.ndarray and dx.size >= _IN_PLACE_MIN_SIZE:
+            return _times(t, dx)
+        return t * dx
 
     rule.reads_like = (d, 0)  # reads what d reads; d's parameters start at ans
     return rule
@@ -221,7 +224,10 @@ def _jvp_from_partial(d: Rule) -> Rule:
 
 def _vjp_from_partial(d: Rule) -> Rule:
     def rule(g, ans, *args, **params):
-        return _times(g, d(ans, *args, **params) if params else d(ans, *args))
+        dx = d(ans, *args, **params) if params else d(ans, *args)
+        if type(dx) is np.ndarray and dx.size >= _IN_PLACE_MIN_SIZE:
+            return _times(g, dx)
+        return g * dx
 
     rule.reads_like = (d, 0)
     return rule
@@ -231,28 +237,33 @@ def _vjp_from_partial(d: Rule) -> Rule:
 _IN_PLACE_MIN_SIZE = 4096
 
 
-def _refcount_of_sole_argument(x: Any) -> int:
+def _refcount_in_callee(x: Any) -> int:
     return sys.getrefcount(x)
 
 
-# What getrefcount reports, inside a function, for an argument nothing else holds: measured
-# rather than assumed, since interpreters differ in the references they count (3.14 borrows).
-_SOLE = _refcount_of_sole_argument(object())
+def _held_by_one_local() -> int:
+    x = object()
+    return _refcount_in_callee(x)
 
 
-def _times(g: Any, d: Any) -> Any:
-    """``g * d`` for a derived rule, written into ``d`` when ``d`` is a large array that nothing
-    else references (a temporary the partial just made): a backward sweep then holds two arrays
-    the size of ``g`` at a time instead of three, as a fused kernel would."""
+# What getrefcount reports inside a callee for a value that only one local variable of its
+# caller holds: measured rather than assumed, since interpreters differ in the references they
+# count (3.14 borrows some).
+_SOLE = _held_by_one_local()
+
+
+def _times(g: Any, d: np.ndarray) -> Any:
+    """``g * d`` for a derived rule, written into ``d`` when nothing but the calling rule holds
+    it (a temporary the partial just made): a backward sweep then holds two arrays the size of
+    ``g`` at a time instead of three, as a fused kernel would. The caller checked that ``d`` is
+    a large ndarray and keeps it in one local variable."""
     if (
-        type(d) is np.ndarray
-        and d.size >= _IN_PLACE_MIN_SIZE
+        sys.getrefcount(d) == _SOLE
         and type(g) is np.ndarray
         and d.shape == g.shape
         and d.dtype == g.dtype
         and d.base is None
         and d.flags.writeable
-        and sys.getrefcount(d) == _SOLE  # no one but this call holds d
     ):
         return np.multiply(d, g, out=d)
     return g * d
