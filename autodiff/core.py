@@ -112,6 +112,8 @@ class Stub:
 def lean(op: Op, args: tuple | list, ans: Any) -> tuple[tuple | list, Any]:
     """What a tape entry saves: ``args`` and ``ans``, with the large values its rules never read
     replaced by :class:`Stub` (the tape holds only what rules need)."""
+    if op.keeps is None:
+        return args, ans
     keep_ans, keep_args = op.keeps
     if not keep_ans and (ans.size if type(ans) is np.ndarray else _size(ans)) >= LEAN_MIN_SIZE:
         ans = Stub(ans)

@@ -138,18 +138,9 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if method == "__call__" and not kwargs:
         op = _ufunc_table.get(name)
         if op is not None:
-            if op.params:
-                return bind(op, inputs, dict(op.params))
-            if len(inputs) == 1:  # np.sin(box): the box is self
+            if len(inputs) == 1 and not op.params:  # np.sin(box): the box is self
                 return self._trace.process1(op, self)
-            if len(inputs) == 2:  # the same choice of trace as the operators make
-                a, b = inputs
-                t = self._trace
-                other = b if a is self else a
-                if isinstance(other, Box) and other._trace.level > t.level:
-                    t = other._trace
-                return t.process2(op, a, b)
-            return bind(op, inputs, EMPTY)
+            return bind(op, inputs, EMPTY if not op.params else dict(op.params))
     if name in NONDIFF_UFUNCS:
         return getattr(ufunc, method)(*_plain(inputs), **kwargs)
     what = f"np.{name}" + ("" if method == "__call__" else f".{method}")

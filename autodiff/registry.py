@@ -148,10 +148,10 @@ def defop(
     if partials is not None:
         partials = tuple(partials)
         if jvp is None:
-            jvp = tuple(_jvp_from_partial(d) for d in partials)
+            jvp = tuple(_rule_from_partial(d) for d in partials)
             jvp_whole = False
         if vjp is None:
-            vjp = tuple(_vjp_from_partial(d) for d in partials)
+            vjp = tuple(_rule_from_partial(d) for d in partials)
             vjp_whole = False
     if not differentiable:
         jvp_whole = vjp_whole = False
@@ -211,7 +211,9 @@ def remove(name: str) -> Op:
     return op
 
 
-def _jvp_from_partial(d: Rule) -> Rule:
+def _rule_from_partial(d: Rule) -> Rule:
+    """``t * d`` as a JVP rule, or ``g * d`` as a VJP rule: both have the same form."""
+
     def rule(t, ans, *args, **params):
         dx = d(ans, *args, **params) if params else d(ans, *args)
         if type(dx) is np.ndarray and dx.size >= _IN_PLACE_MIN_SIZE:
@@ -219,17 +221,6 @@ def _jvp_from_partial(d: Rule) -> Rule:
         return t * dx
 
     rule.reads_like = (d, 0)  # reads what d reads; d's parameters start at ans
-    return rule
-
-
-def _vjp_from_partial(d: Rule) -> Rule:
-    def rule(g, ans, *args, **params):
-        dx = d(ans, *args, **params) if params else d(ans, *args)
-        if type(dx) is np.ndarray and dx.size >= _IN_PLACE_MIN_SIZE:
-            return _times(g, dx)
-        return g * dx
-
-    rule.reads_like = (d, 0)
     return rule
 
 

@@ -73,7 +73,7 @@ class ReverseTrace(Trace):
         ans = bind(op, primals, params)
         if not op.differentiable:
             return ans
-        saved, saved_ans = (primals, ans) if op.keeps is None else lean(op, primals, ans)
+        saved, saved_ans = lean(op, primals, ans)
         return Traced(ans, Node(op, saved, params, saved_ans, parents), self)
 
     # process1 and process2 are the hot path of reverse mode: keep them flat.

@@ -59,9 +59,7 @@ class TensorTrace(Trace):
         if not (record and op.differentiable and is_grad_enabled()):
             return Tensor._wrap(np.asarray(ans), None)
         out = Tensor._wrap(np.asarray(ans), None)
-        saved, saved_ans = (
-            (values, out._value) if op.keeps is None else lean(op, values, out._value)
-        )
+        saved, saved_ans = lean(op, values, out._value)
         node = TensorNode(op, saved, params, saved_ans, parents)
         # the version counters of the saved arrays, and the values they had when saved
         node.versions = tuple((a._version, a._version[0]) for a in args if isinstance(a, Tensor))

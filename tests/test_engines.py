@@ -274,7 +274,7 @@ def test_batched_pullback_equals_rows():
 
 def test_derived_rules_write_only_into_their_own_temporaries():
     # ``g * d`` of a rule derived from partials reuses d's memory when nothing else holds d
-    from autodiff.registry import _vjp_from_partial
+    from autodiff.registry import _rule_from_partial
 
     g = np.full((100, 100), 3.0)
     made = []
@@ -284,10 +284,10 @@ def test_derived_rules_write_only_into_their_own_temporaries():
         made.append(id(d))
         return d
 
-    out = _vjp_from_partial(temporary)(g, None, g)
+    out = _rule_from_partial(temporary)(g, None, g)
     assert id(out) == made[0] and np.all(out == 6.0)
     held = np.full((100, 100), 2.0)
-    out = _vjp_from_partial(lambda ans, x: held)(g, None, g)
+    out = _rule_from_partial(lambda ans, x: held)(g, None, g)
     assert out is not held and np.all(held == 2.0) and np.all(out == 6.0)
     # exp's partial is its saved output: a pullback called twice must see it unchanged
     x = np.linspace(-1.0, 1.0, 10_000).reshape(100, 100)
