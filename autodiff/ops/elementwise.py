@@ -231,7 +231,9 @@ _UNARY = [
     ("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x), S.real, "d atan x = dx/(1+x²)"),
     ("sinh", np.sinh, lambda ans, x: anp.cosh(x), S.real, "d sinh x = cosh x·dx"),
     ("cosh", np.cosh, lambda ans, x: anp.sinh(x), S.real, "d cosh x = sinh x·dx"),
-    ("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans, S.real, "d tanh x = (1 - tanh²x)·dx"),
+    # -(ans² - 1), not 1 - ans²: NumPy reuses a temporary only when it is the left operand of
+    # a non-commutative op, so a backward sweep holds one array the size of x here, not two
+    ("tanh", np.tanh, lambda ans, x: -(ans * ans - 1.0), S.real, "d tanh x = (1 - tanh²x)·dx"),
     ("sigmoid", lambda x: 0.5 * (np.tanh(0.5 * x) + 1.0), lambda ans, x: ans * (1.0 - ans),
      S.real, "d σ(x) = σ(x)(1 - σ(x))·dx"),
     ("relu", lambda x: np.maximum(x, 0), lambda ans, x: _mask(raw(x) > 0, x), S.away_from_zero,
