@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import numpy_api as anp
+from autodiff.basis import DiagonalBasis
 from autodiff.core import Box, check_float, jvp_rule, prod, raw, shape_of
 from autodiff.forward import jvp, jvp_batched
 from autodiff.reverse import Node, Pullback, ReverseTrace, Traced, grad, tape_nodes, vjp
@@ -266,6 +267,16 @@ def _basis_rows(n: int, start: int, stop: int, dtype: Any) -> np.ndarray:
     return rows
 
 
+def _basis(shape: tuple[int, ...], start: int, stop: int, dtype: Any, at: Any) -> np.ndarray:
+    """Rows ``start:stop`` of the identity on arrays of ``shape``, batch axis first. At the
+    outermost level it is a :class:`DiagonalBasis`, so the products it meets skip the GEMM; a
+    Jacobian nested in another transformation gets plain rows (its rules see boxes)."""
+    if isinstance(at, Box):
+        n = prod(shape)
+        return _basis_rows(n, start, stop, dtype).reshape((stop - start, *shape))
+    return DiagonalBasis.identity(shape, start, stop, dtype)
+
+
 def _fwd_one(h: Callable, x: Any, vectorize: bool, chunk_size: int | None) -> tuple[Any, Any]:
     """``(out, J)`` of ``h`` at ``x`` by forward sweeps; tuples when ``h`` returns a tuple."""
     shape = shape_of(x)
@@ -279,7 +290,7 @@ def _fwd_one(h: Callable, x: Any, vectorize: bool, chunk_size: int | None) -> tu
     pieces = []  # per sweep: tangent out(s), batch axis first
     if vectorize:
         for s, e in _chunks(n, chunk_size):
-            basis = _basis_rows(n, s, e, dtype).reshape((e - s, *shape))
+            basis = _basis(shape, s, e, dtype, x)
             out, t = jvp_batched(h, (x,), (basis,), batch=1)
             _note(jvp=1, tangents=e - s)
             pieces.append(t)
@@ -332,7 +343,7 @@ def _jacrev(
         pieces = []  # per sweep: per argument cotangents, batch axis first
         if vectorize:
             for s, e in _chunks(m, chunk_size):
-                basis = _basis_rows(m, s, e, dtype).reshape((e - s, *oshape))
+                basis = _basis(oshape, s, e, dtype, o)
                 cts = _others_zero(basis, outs, i, e - s) if multi else basis
                 pieces.append(pullback.batched(cts))
                 _note(vjp=1, cotangents=e - s)

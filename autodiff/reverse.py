@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from autodiff.basis import DiagonalBasis
 from autodiff.core import (
     EMPTY,
     Box,
@@ -339,7 +340,8 @@ class Pullback:
         cts = cotangents if self._multi else (cotangents,)
         seeds = []
         for i, (node, ct) in enumerate(zip(self._out_nodes, cts)):
-            ct = check_float(ct, "cotangent")
+            if not isinstance(ct, DiagonalBasis):  # a Jacobian's seed: already checked
+                ct = check_float(ct, "cotangent")
             if shape_of(ct)[1:] != self._out_shapes[i]:
                 raise ValueError(
                     f"batched cotangent has shape {shape_of(ct)}; expected (k,) + "
