@@ -216,6 +216,11 @@ def jvp_rule(
     return out
 
 
+def broadcast_tangent(t: Any, ans: Any) -> Any:
+    """An unbatched tangent spread to its output's shape (a rule may return a smaller one)."""
+    return _public("broadcast_to")(t, getattr(ans, "shape", ()))
+
+
 def vjp_rule(
     op: Op, g: Any, ans: Any, primals: list | tuple, params: dict, needs: list, batch: int
 ) -> list:

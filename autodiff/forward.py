@@ -12,7 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from autodiff.core import EMPTY, Box, Trace, bind, check_float, jvp_rule, raw, shape_of
+from autodiff.core import (
+    EMPTY,
+    Box,
+    Trace,
+    bind,
+    broadcast_tangent,
+    check_float,
+    jvp_rule,
+    raw,
+    shape_of,
+)
 from autodiff.registry import Op
 
 
@@ -56,8 +66,16 @@ class ForwardTrace(Trace):
             ans = op.primal(v, **params) if params else op.primal(v)
         if not op.differentiable:
             return ans
-        t = jvp_rule(op, [t], ans, (v,), params, self.batch)
-        return ans if t is None else Dual(ans, t, self)
+        rules = op.jvp
+        if t is None or self.batch or op.jvp_whole or rules is None or rules[0] is None:
+            t = jvp_rule(op, [t], ans, (v,), params, self.batch)
+            return ans if t is None else Dual(ans, t, self)
+        # the common case of jvp_rule inlined: one rule, no batch axis
+        rule = rules[0]
+        t = rule(t, ans, v, **params) if params else rule(t, ans, v)
+        if getattr(t, "shape", ()) != getattr(ans, "shape", ()):
+            t = broadcast_tangent(t, ans)
+        return Dual(ans, t, self)
 
     def process2(self, op: Op, a: Any, b: Any, params: dict[str, Any] = EMPTY) -> Any:
         if type(a) is Dual and a._trace is self:
@@ -74,8 +92,25 @@ class ForwardTrace(Trace):
             ans = op.primal(va, vb, **params) if params else op.primal(va, vb)
         if not op.differentiable:
             return ans
-        t = jvp_rule(op, [ta, tb], ans, (va, vb), params, self.batch)
-        return ans if t is None else Dual(ans, t, self)
+        rules = op.jvp
+        if self.batch or op.jvp_whole or rules is None or None in rules:
+            t = jvp_rule(op, [ta, tb], ans, (va, vb), params, self.batch)
+            return ans if t is None else Dual(ans, t, self)
+        # the common case of jvp_rule inlined: a rule per argument, no batch axis
+        if ta is None:
+            if tb is None:
+                return ans
+            rule = rules[1]
+            t = rule(tb, ans, va, vb, **params) if params else rule(tb, ans, va, vb)
+        else:
+            rule = rules[0]
+            t = rule(ta, ans, va, vb, **params) if params else rule(ta, ans, va, vb)
+            if tb is not None:
+                rule = rules[1]
+                t = t + (rule(tb, ans, va, vb, **params) if params else rule(tb, ans, va, vb))
+        if getattr(t, "shape", ()) != getattr(ans, "shape", ()):
+            t = broadcast_tangent(t, ans)
+        return Dual(ans, t, self)
 
 
 class Dual(Box):

@@ -158,6 +158,8 @@ def markdown(records: list[dict], meta: dict) -> str:
                 v = _headline_value(rec)
                 s = _fmt_headline(rec, v)
                 if lib == "autodiff" and rec.get("target") is not None:
+                    if v > rec["target"] and s == _fmt_headline(rec, rec["target"]):
+                        s = _sig(v, 5)  # a miss that three digits would hide
                     s = f"**{s}** {'✓' if v <= rec['target'] else '✗'}"
                 tag = _tag(rec, mixed)
                 parts.append(f"{s} ({tag})" if tag else s)

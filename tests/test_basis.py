@@ -34,10 +34,8 @@ def programs(draw):
     n = int(np.prod(shape))
     start = draw(st.integers(0, n - 1))
     stop = draw(st.integers(start + 1, n))
-    steps = draw(
-        st.lists(st.sampled_from(["mul", "rmul", "scalar", "neg", "add", "matmul", "sin", "sub"]),
-                 max_size=6)  # fmt: skip
-    )
+    ops = ["mul", "rmul", "scalar", "neg", "add", "matmul", "sin", "sub"]
+    steps = draw(st.lists(st.sampled_from(ops), max_size=6))
     specials = draw(st.lists(st.tuples(st.integers(0, 10**6), SPECIALS), max_size=2))
     dtype = draw(st.sampled_from([np.float64, np.float32]))
     return shape, start, stop, steps, specials, dtype
