@@ -112,15 +112,27 @@ class Stub:
 def lean(op: Op, args: tuple | list, ans: Any) -> tuple[tuple | list, Any]:
     """What a tape entry saves: ``args`` and ``ans``, with the large values its rules never read
     replaced by :class:`Stub` (the tape holds only what rules need)."""
-    if op.keeps is None:
+    keeps = op.keeps
+    if keeps is None:
         return args, ans
-    keep_ans, keep_args = op.keeps
+    keep_ans, unread = keeps
     if not keep_ans and (ans.size if type(ans) is np.ndarray else _size(ans)) >= LEAN_MIN_SIZE:
         ans = Stub(ans)
-    if keep_args is not None:
-        args = tuple(a if k or _size(a) < LEAN_MIN_SIZE else Stub(a)
-                     for a, k in zip(args, keep_args))  # fmt: skip
+    if unread:  # usually one or two small arrays or numbers: look before copying ``args``
+        for i in unread:
+            a = args[i]
+            kind = type(a)
+            if kind is float or kind is int:  # a Python number is never stubbed
+                continue
+            if (a.size if kind is np.ndarray else _size(a)) >= LEAN_MIN_SIZE:
+                return _stub_unread(args, unread), ans
     return args, ans
+
+
+def _stub_unread(args: tuple | list, unread: tuple[int, ...]) -> tuple:
+    # apart from lean(): a comprehension there would cost every call a closure cell
+    return tuple(Stub(a) if j in unread and _size(a) >= LEAN_MIN_SIZE else a
+                 for j, a in enumerate(args))  # fmt: skip
 
 
 def _size(x: Any) -> int:

@@ -81,9 +81,9 @@ class Op:
     doc: str = ""
     module: str = ""
     public: Callable[..., Any] | None = None
-    # What the tape must keep for this op's rules: None (everything), or (keep ans, keep args),
-    # keep args being None (all of them) or a flag per argument.
-    keeps: tuple[bool, tuple[bool, ...] | None] | None = None
+    # What the tape must keep for this op's rules: None (everything), or (keep ans, unread), the
+    # positions of the arguments that no rule reads (a tape may drop those when they are large).
+    keeps: tuple[bool, tuple[int, ...]] | None = None
 
     def __repr__(self) -> str:
         return f"<Op {self.name}>"
@@ -299,7 +299,7 @@ def _what_rules_read(op: Op) -> tuple[bool, tuple[bool, ...] | None] | None:
     keep_args = tuple(i + 1 in used for i in range(op.nargs))
     if 0 in used and all(keep_args):
         return None
-    return 0 in used, None if all(keep_args) else keep_args
+    return 0 in used, tuple(i for i, keep in enumerate(keep_args) if not keep)
 
 
 def _linear_jvp(op: Op) -> Rule:
