@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.libs import LIBRARIES
@@ -91,11 +92,42 @@ def _mixed(by_lib: dict[str, list[dict]]) -> bool:
     return len({r["kind"] for recs in by_lib.values() for r in recs}) > 1
 
 
-def headline_rows(records: list[dict]) -> list[tuple[str, dict[str, list[dict]], float | None]]:
+@dataclass
+class Target:
+    """autodiff's target for one metric: the issue's figure, or that figure scaled by how fast
+    the peer it was derived from ran in this run (``peer`` names it)."""
+
+    value: float
+    filed: float
+    peer: str | None = None
+    peer_value: float | None = None
+
+    def describe(self, fmt: Callable[[float], str]) -> str:
+        if self.peer is None:
+            return f"≤ {fmt(self.value)}"
+        ratio = self.value / self.peer_value
+        return (
+            f"≤ {fmt(self.value)}: {ratio:.2f}× {self.peer} in this run "
+            f"(filed as ≤ {fmt(self.filed)} beside {self.peer} at {fmt(self.filed / ratio)})"
+        )
+
+
+def _target(rec: dict, by_lib: dict[str, list[dict]]) -> Target | None:
+    if rec.get("target") is None:
+        return None
+    peer = rec.get("target_peer")
+    peer_recs = by_lib.get(peer["library"], []) if peer else []
+    if not peer_recs:
+        return Target(rec["target"], rec["target"])
+    peer_value = _headline_value(peer_recs[0])
+    scaled = rec["target"] * peer_value / peer["figure"]
+    return Target(scaled, rec["target"], peer["library"], peer_value)
+
+
+def headline_rows(records: list[dict]) -> list[tuple[str, dict[str, list[dict]], Target | None]]:
     """(metric, {library: records}, target) in the order the metrics first appear."""
     order: list[str] = []
     cells: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    targets: dict[str, float | None] = {}
     for rec in records:
         h = rec.get("headline")
         if not h or rec.get("status") != "ok" or _headline_value(rec) is None:
@@ -103,9 +135,11 @@ def headline_rows(records: list[dict]) -> list[tuple[str, dict[str, list[dict]],
         if h not in cells:
             order.append(h)
         cells[h][rec["library"]].append(rec)
-        if targets.get(h) is None:
-            targets[h] = rec.get("target")
-    return [(h, cells[h], targets.get(h)) for h in order]
+    rows = []
+    for h in order:
+        with_target = [r for recs in cells[h].values() for r in recs if r.get("target") is not None]
+        rows.append((h, cells[h], _target(with_target[0], cells[h]) if with_target else None))
+    return rows
 
 
 def _load_verdict(start: list | None, end: list | None, cores: int) -> str:
@@ -157,19 +191,18 @@ def markdown(records: list[dict], meta: dict) -> str:
             for rec in by_lib.get(lib, []):
                 v = _headline_value(rec)
                 s = _fmt_headline(rec, v)
-                if lib == "autodiff" and rec.get("target") is not None:
-                    if v > rec["target"] and s == _fmt_headline(rec, rec["target"]):
+                goal = _target(rec, by_lib) if lib == "autodiff" else None
+                if goal is not None:
+                    if v > goal.value and s == _fmt_headline(rec, goal.value):
                         s = _sig(v, 5)  # a miss that three digits would hide
-                    s = f"**{s}** {'✓' if v <= rec['target'] else '✗'}"
+                    s = f"**{s}** {'✓' if v <= goal.value else '✗'}"
                 tag = _tag(rec, mixed)
                 parts.append(f"{s} ({tag})" if tag else s)
             row.append("<br>".join(parts) if parts else "—")
         if target is None:
             row.append("")
-        elif metric.endswith("(s)"):
-            row.append(f"≤ {fmt_time(target)}")
         else:
-            row.append(f"≤ {_sig(target)}")
+            row.append(target.describe(fmt_time if metric.endswith("(s)") else _sig))
         out.append("| " + " | ".join(row) + " |")
 
     by_task: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -283,9 +316,12 @@ def plot(records: list[dict], meta: dict, path: Path) -> str | None:
             ax.text(v, yi, " " + _fmt_headline(rec, v), va="center", fontsize=7)
         title = metric
         if target is not None:
-            ax.axvline(target, color=COLORS["autodiff"], ls="--", lw=1)
-            shown = fmt_time(target) if metric.endswith("(s)") else _sig(target)
-            title += f"  (dashed: autodiff's target ≤ {shown})"
+            ax.axvline(target.value, color=COLORS["autodiff"], ls="--", lw=1)
+            shown = fmt_time(target.value) if metric.endswith("(s)") else _sig(target.value)
+            scaled = (
+                f", {target.value / target.peer_value:.2f}× {target.peer}" if target.peer else ""
+            )
+            title += f"  (dashed: target ≤ {shown}{scaled})"
         ax.set_title(title, fontsize=10)
         ax.margins(x=0.15)
     m = meta["machine"]
