@@ -167,43 +167,73 @@ def backward_sweep(
             cts[node] = ct
             push(heap, node)
     found: dict[Node, Any] = {}
-    while heap:
-        node = pop(heap)
-        g = cts.pop(node)
+    node = None  # set when a chain hands its only cotangent straight to the next node
+    while node is not None or heap:
+        if node is None:
+            node = pop(heap)
+            g = cts.pop(node)
         op = node.op
         if op is None:
             found[node] = g
+            node = None
             continue
         if keep and node in keep:
             found[node] = g
         args, ans = (node.args, node.ans) if prepare is None else prepare(node)
         parents = node.parents
         rules = op.vjp
-        if batch or op.vjp_whole or rules is None:
+        if batch or op.vjp_whole or rules is None or len(parents) > 2:
             needs = [p is not None for p in parents]
             in_cts = vjp_rule(op, g, ans, args, node.params, needs, batch)
-        else:
-            # the common case inlined: one VJP rule per argument that needs a cotangent
-            params = node.params
-            in_cts = []
-            for p, rule, x in zip(parents, rules, args):
-                if p is None:
-                    in_cts.append(None)
+            if release:
+                node.args = node.ans = args = ans = None
+            for p, c in zip(parents, in_cts):
+                if p is None or c is None:
                     continue
+                if p in cts:
+                    cts[p] = cts[p] + c
+                else:
+                    cts[p] = c
+                    push(heap, p)
+            node = None
+            continue
+        # The common case inlined and unrolled: one or two arguments, a rule for each.
+        params = node.params
+        pa, ca = parents[0], None
+        if pa is not None:
+            rule = rules[0]
+            if rule is None:
+                raise missing_rule(op, "reverse")
+            ca = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+            if ca.shape != args[0].shape:
+                ca = unbroadcast(ca, args[0].shape, 0)
+        pb = cb = None
+        if len(parents) == 2:
+            pb = parents[1]
+            if pb is not None:
+                rule = rules[1]
                 if rule is None:
                     raise missing_rule(op, "reverse")
-                c = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
-                in_cts.append(c if c.shape == x.shape else unbroadcast(c, x.shape, 0))
+                cb = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+                if cb.shape != args[1].shape:
+                    cb = unbroadcast(cb, args[1].shape, 0)
         if release:
             node.args = node.ans = args = ans = None
-        for p, c in zip(parents, in_cts):
-            if p is None or c is None:
-                continue
-            if p in cts:
-                cts[p] = cts[p] + c
+        node = None
+        if cb is not None:
+            if pb in cts:
+                cts[pb] = cts[pb] + cb
             else:
-                cts[p] = c
-                push(heap, p)
+                cts[pb] = cb
+                push(heap, pb)
+        if ca is not None:
+            if pa in cts:
+                cts[pa] = cts[pa] + ca
+            elif heap:
+                cts[pa] = ca
+                push(heap, pa)
+            else:  # nothing else is pending, so pa is next: skip the heap and the dict
+                node, g = pa, ca
     return found
 
 
