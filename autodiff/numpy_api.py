@@ -46,7 +46,6 @@ UFUNC_ALIASES = {"absolute": "abs", "true_divide": "divide"}
 FUNCTION_ALIASES = {np.amax: "max", np.amin: "min", np.abs: "abs", np.absolute: "abs"}
 
 _ufunc_table: dict[str, Op] = {}
-_unary_ufuncs: dict[np.ufunc, Op] = {}  # np.sin(box) and the like: the hot path of dispatch
 _function_table: dict[Callable, Callable] = {}
 
 
@@ -135,14 +134,13 @@ def _plain(args: Any) -> Any:
 
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    if method == "__call__" and not kwargs:
-        op = _unary_ufuncs.get(ufunc)
-        if op is not None and len(inputs) == 1:  # np.sin(box): the box is self
-            return self._trace.process1(op, self)
-        op = _ufunc_table.get(ufunc.__name__)
-        if op is not None:
-            return bind(op, inputs, EMPTY if not op.params else dict(op.params))
     name = ufunc.__name__
+    if method == "__call__" and not kwargs:
+        op = _ufunc_table.get(name)
+        if op is not None:
+            if len(inputs) == 1 and not op.params:  # np.sin(box): the box is self
+                return self._trace.process1(op, self)
+            return bind(op, inputs, EMPTY if not op.params else dict(op.params))
     if name in NONDIFF_UFUNCS:
         return getattr(ufunc, method)(*_plain(inputs), **kwargs)
     what = f"np.{name}" + ("" if method == "__call__" else f".{method}")
@@ -354,8 +352,6 @@ def _wire(op: Op, namespace: dict[str, Any]) -> None:
     np_fn = _numpy_twin(op)
     if isinstance(np_fn, np.ufunc):
         _ufunc_table[np_fn.__name__] = op
-        if op.nargs == 1 and not op.params:
-            _unary_ufuncs[np_fn] = op
     elif callable(np_fn):
         _function_table[np_fn] = op.public
 
@@ -370,7 +366,6 @@ def _unwire(op: Op, namespace: dict[str, Any]) -> None:
     np_fn = _numpy_twin(op)
     if isinstance(np_fn, np.ufunc) and _ufunc_table.get(np_fn.__name__) is op:
         del _ufunc_table[np_fn.__name__]
-        _unary_ufuncs.pop(np_fn, None)
     elif callable(np_fn) and _function_table.get(np_fn) is op.public:
         del _function_table[np_fn]
 
