@@ -57,15 +57,11 @@ class DiagonalBasis(np.ndarray):
         return cls._make(np.ones(shape, dtype=dtype), start, stop)
 
     @classmethod
-    def _make(
-        cls, scale: np.ndarray, start: int, stop: int, dense: np.ndarray | None = None
-    ) -> DiagonalBasis:
+    def _make(cls, scale: np.ndarray, start: int, stop: int) -> DiagonalBasis:
         k, n = stop - start, scale.size
-        if dense is None:
-            flat = np.zeros(k * n, dtype=scale.dtype)
-            flat[start :: n + 1][:k] = scale.reshape(-1)[start:stop]  # entry (b, start + b)
-            dense = flat.reshape((k, *scale.shape))
-        out = dense.view(cls)
+        flat = np.zeros(k * n, dtype=scale.dtype)
+        flat[start :: n + 1][:k] = scale.reshape(-1)[start:stop]  # entry (b, start + b)
+        out = flat.reshape((k, *scale.shape)).view(cls)
         out.scale = scale
         out.start = start
         out.flags.writeable = False  # the certificate must keep describing the values
