@@ -10,9 +10,7 @@ Examples:
     (array([36., 81.]), array([-12.,  -8.]))
 """
 
-from __future__ import annotations
-
-import sys
+import sys as _sys
 
 from autodiff import autograd, registry, viz
 from autodiff import numpy_api as _numpy_api
@@ -21,6 +19,7 @@ from autodiff.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_en
 from autodiff.compare import builtin_problem, compare_modes
 from autodiff.core import raw
 from autodiff.forward import Dual, jvp
+from autodiff.functions import fft, linalg, special
 from autodiff.jacobian import (
     SweepCount,
     confirm_vjp,
@@ -60,8 +59,8 @@ from autodiff.testing import check_grads
 
 _numpy_api.install(globals())
 _numpy_api.dispatch_also(_numpy_api.np.split)(split)
-linalg = _numpy_api.linalg
-sys.modules["autodiff.linalg"] = linalg
+for _space in (linalg, fft, special):
+    _sys.modules[_space.__name__] = _space
 
 __version__ = "0.1.0"
 
@@ -73,7 +72,7 @@ __all__ = [
     "ones_like", "full_like", "rand", "randn", "rand_like", "randn_like", "manual_seed",
     "is_tensor", "float32", "float64", "int64", "bool_",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd",
-    "Dual", "Traced", "Tape", "raw", "registry", "linalg", "split", "viz",
+    "Dual", "Traced", "Tape", "raw", "registry", "linalg", "fft", "special", "split", "viz",
 ] + [op.name for op in registry.ops() if op.module == ""]  # fmt: skip
 
 # the PyTorch-style layers on top of the Tensor facade (they import the names above)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from autodiff import functions as anp
 from autodiff.registry import Op
 
 EMPTY: dict[str, Any] = {}
@@ -224,13 +225,13 @@ def jvp_rule(
     if batch:
         want = shape[:batch] + want
     if shape != want:
-        out = _public("broadcast_to")(out, want)
+        out = anp.broadcast_to(out, want)
     return out
 
 
 def broadcast_tangent(t: Any, ans: Any) -> Any:
     """An unbatched tangent spread to its output's shape (a rule may return a smaller one)."""
-    return _public("broadcast_to")(t, getattr(ans, "shape", ()))
+    return anp.broadcast_to(t, getattr(ans, "shape", ()))
 
 
 def vjp_rule(
@@ -272,10 +273,10 @@ def unbroadcast(c: Any, shape: tuple[int, ...], batch: int = 0) -> Any:
         batch + lead + i for i, n in enumerate(shape) if n == 1 and cshape[batch + lead + i] != 1
     )
     if axes:
-        c = _public("sum")(c, axis=axes, keepdims=True)
+        c = anp.sum(c, axis=axes, keepdims=True)
     want = cshape[:batch] + shape
     if shape_of(c) != want:
-        c = _public("reshape")(c, want)
+        c = anp.reshape(c, want)
     return c
 
 
@@ -285,7 +286,7 @@ def _align_batched(t: Any, x: Any, ans: Any, batch: int) -> Any:
     if missing <= 0:
         return t
     tshape = shape_of(t)
-    return _public("reshape")(t, tshape[:batch] + (1,) * missing + tshape[batch:])
+    return anp.reshape(t, tshape[:batch] + (1,) * missing + tshape[batch:])
 
 
 def _unbatched(rule_fn, op, tangents, ans, primals, params):
@@ -296,7 +297,7 @@ def _unbatched(rule_fn, op, tangents, ans, primals, params):
         tk = [None if t is None else t[k] for t in tangents]
         out = rule_fn(op, tk, ans, primals, params, 0)
         outs.append(zeros_for(ans) if out is None else out)
-    return _public("stack")(outs, axis=0)
+    return anp.stack(outs, axis=0)
 
 
 def _unbatched_vjp(op, g, ans, primals, params, needs):
@@ -307,16 +308,8 @@ def _unbatched_vjp(op, g, ans, primals, params, needs):
         for i, c in enumerate(cts):
             if needs[i]:
                 per_arg[i].append(zeros_for(primals[i]) if c is None else c)
-    stack = _public("stack")
+    stack = anp.stack
     return [stack(cs, axis=0) if needs[i] else None for i, cs in enumerate(per_arg)]
-
-
-_PUBLIC: dict[str, Any] = {}
-
-
-def _public(name: str):
-    """The public (dispatching) function of a registered op, filled in by ``numpy_api``."""
-    return _PUBLIC[name]
 
 
 def check_float(x: Any, what: str) -> np.ndarray:

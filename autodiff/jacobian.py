@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff import numpy_api as anp
+from autodiff import functions as anp
 from autodiff.basis import DiagonalBasis
 from autodiff.core import Box, check_float, jvp_rule, prod, raw, shape_of
 from autodiff.forward import jvp, jvp_batched

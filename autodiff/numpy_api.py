@@ -13,19 +13,14 @@ and it installs the operators (``+ - * / ** @``, indexing, ``.T``, ``.sum()``, .
 
 from __future__ import annotations
 
-import types
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from autodiff import core
+from autodiff import functions
 from autodiff.core import EMPTY, Box, bind, raw
-from autodiff.registry import Op, ops
-
-linalg = types.ModuleType(
-    "autodiff.linalg", "Linear algebra primitives (autodiff.linalg.inv, ...)."
-)
+from autodiff.registry import Composite, Op, ops
 
 # NumPy callables whose result has no derivative (piecewise constant, boolean, integer or shape
 # information): applied to boxes they see the plain values and return plain arrays.
@@ -137,19 +132,25 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     name = ufunc.__name__
     if method == "__call__" and not kwargs:
         op = _ufunc_table.get(name)
-        if op is not None:
+        if type(op) is Op:
             if len(inputs) == 1 and not op.params:  # np.sin(box): the box is self
                 return self._trace.process1(op, self)
             return bind(op, inputs, EMPTY if not op.params else dict(op.params))
+        if op is not None:
+            return op.composite.fn(*inputs)
+    fn = _ufunc_method_table.get((name, method))
+    if fn is not None:
+        return fn(*inputs, **kwargs)
     if name in NONDIFF_UFUNCS:
-        return getattr(ufunc, method)(*_plain(inputs), **kwargs)
+        return getattr(ufunc, method)(*_plain(inputs), **{k: _plain(v) for k, v in kwargs.items()})
     what = f"np.{name}" + ("" if method == "__call__" else f".{method}")
-    extra = f" with {', '.join(kwargs)}=" if kwargs else ""
-    raise TypeError(
-        f"{what}{extra} is not supported on {type(self).__name__} values: autodiff has no "
-        "derivative rule for it. Use an autodiff function, or add the op with "
-        "autodiff.registry.defop (see the docs' op registry page)"
-    )
+    if kwargs and method == "__call__" and name in _ufunc_table:
+        raise TypeError(
+            f"{what} with {', '.join(f'{k}=' for k in kwargs)} is not supported on "
+            f"{type(self).__name__} values: call it without them (out= would write into an array "
+            "that a derivative needs; use ad.where for where=)"
+        )
+    raise TypeError(_unsupported_message(what, ufunc, self))
 
 
 def _array_function(self, func, types_, args, kwargs):
@@ -158,10 +159,26 @@ def _array_function(self, func, types_, args, kwargs):
         return fn(*args, **kwargs)
     if func in NONDIFF_FUNCTIONS:
         return func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
-    raise TypeError(
-        f"np.{func.__name__} is not supported on {type(self).__name__} values: autodiff has no "
-        "derivative rule for it. Use an autodiff function, or add the op with "
-        "autodiff.registry.defop (see the docs' op registry page)"
+    raise TypeError(_unsupported_message(_numpy_name(func), func, self))
+
+
+def _numpy_name(func: Any) -> str:
+    """``np.eigh`` as NumPy users write it: ``np.linalg.eigh``, ``np.fft.fft``."""
+    module = getattr(func, "__module__", "numpy") or "numpy"
+    sub = module.split(".")[1] if module.startswith("numpy.") else ""
+    sub = "" if sub in ("", "core", "_core", "lib", "matrixlib") or sub.startswith("_") else sub
+    return f"np.{sub + '.' if sub else ''}{func.__name__}"
+
+
+def _unsupported_message(what: str, func: Any, box: Any) -> str:
+    kind = type(box).__name__
+    reason = UNSUPPORTED.get(func)
+    if reason is not None:
+        return f"{what} is not supported on {kind} values: {reason}"
+    return (
+        f"{what} is not supported on {kind} values: autodiff has no derivative rule for it. "
+        "Use an autodiff function, or add the op with autodiff.registry.defop (see the docs' "
+        "op registry page and its NumPy coverage page)"
     )
 
 
@@ -314,70 +331,106 @@ def _method(get, name):
 def install(namespace: dict[str, Any]) -> None:
     """Build the public functions and dispatch tables from the registry (once, at import).
 
-    Ops declared later are wired the same way as they are declared (and unwired by
+    ``namespace`` is the package's own (``autodiff.<name>``). Ops and composites declared later
+    are wired the same way as they are declared (and unwired by
     :func:`autodiff.registry.remove`).
     """
     from autodiff import registry
 
-    for op in ops():
-        _wire(op, namespace)
+    _ROOT.append(namespace)
+    for op in [*ops(), *registry.composites()]:
+        _wire(op)
     for alias, name in UFUNC_ALIASES.items():
-        if name in namespace:
-            _ufunc_table[alias] = namespace[name].op
+        _ufunc_table[alias] = registry.get(name)
     for np_fn, name in FUNCTION_ALIASES.items():
-        if name in namespace:
-            _function_table[np_fn] = namespace[name]
-    for name, fn in _EXTRA_DISPATCH.items():
-        _function_table[name] = fn
-    _install_box_methods(lambda name: core._PUBLIC[name])
-    registry._wire.append(lambda op: _wire(op, namespace))
-    registry._unwire.append(lambda op: _unwire(op, namespace))
+        _function_table[np_fn] = getattr(functions, name)
+    _install_box_methods(lambda name: getattr(functions, name))
+    registry._wire.append(_wire)
+    registry._unwire.append(_unwire)
 
 
-def _numpy_twin(op: Op) -> Any:
-    np_namespace = np.linalg if op.module == "linalg" else np
-    return getattr(np_namespace, op.name, None)
+_ROOT: list[dict[str, Any]] = []  # the package namespace, once install() has run
 
 
-def _wire(op: Op, namespace: dict[str, Any]) -> None:
+def _numpy_twins(op: Op | Composite) -> tuple[Callable, ...]:
+    """The NumPy callables that dispatch to ``op``: declared, or NumPy's of the same name."""
+    if op.numpy:
+        return op.numpy
+    np_namespace = {"": np, "linalg": np.linalg, "fft": np.fft}.get(op.module)
+    twin = getattr(np_namespace, op.name, None) if np_namespace is not None else None
+    return (twin,) if callable(twin) else ()
+
+
+def _wire(op: Op | Composite) -> None:
     """Give ``op`` its public function (``autodiff.<name>``) and NumPy dispatch."""
-    if op.public is None:
+    if isinstance(op, Op) and op.public is None:
         op.public = make_public(op)
-    if op.module == "linalg":
-        linalg.__dict__[op.name] = op.public
-    else:
-        namespace[op.name] = op.public
-        globals()[op.name] = op.public  # rules call them as anp.<name>
-    core._PUBLIC[op.name] = op.public
-    np_fn = _numpy_twin(op)
-    if isinstance(np_fn, np.ufunc):
-        _ufunc_table[np_fn.__name__] = op
-    elif callable(np_fn):
-        _function_table[np_fn] = op.public
+    public = op.public
+    setattr(functions, op.name, public)  # rules call them as anp.<name>
+    if op.module:
+        setattr(functions.NAMESPACES[op.module], op.name, public)
+    elif _ROOT:
+        _ROOT[0][op.name] = public
+    for np_fn in _numpy_twins(op):
+        if isinstance(np_fn, np.ufunc):
+            _ufunc_table[np_fn.__name__] = op if isinstance(op, Op) else _CompositeUfunc(op)
+        else:
+            _function_table[np_fn] = public
 
 
-def _unwire(op: Op, namespace: dict[str, Any]) -> None:
-    target = linalg.__dict__ if op.module == "linalg" else namespace
-    if target.get(op.name) is op.public:
-        del target[op.name]
-        globals().pop(op.name, None)
-    if core._PUBLIC.get(op.name) is op.public:
-        del core._PUBLIC[op.name]
-    np_fn = _numpy_twin(op)
-    if isinstance(np_fn, np.ufunc) and _ufunc_table.get(np_fn.__name__) is op:
-        del _ufunc_table[np_fn.__name__]
-    elif callable(np_fn) and _function_table.get(np_fn) is op.public:
-        del _function_table[np_fn]
+def _unwire(op: Op | Composite) -> None:
+    public = op.public
+    spaces = [functions.__dict__, functions.NAMESPACES[op.module].__dict__ if op.module else None]
+    if not op.module and _ROOT:
+        spaces.append(_ROOT[0])
+    for space in spaces:
+        if space is not None and space.get(op.name) is public:
+            del space[op.name]
+    for np_fn in _numpy_twins(op):
+        if isinstance(np_fn, np.ufunc):
+            entry = _ufunc_table.get(np_fn.__name__)
+            if entry is op or getattr(entry, "composite", None) is op:
+                del _ufunc_table[np_fn.__name__]
+        elif _function_table.get(np_fn) is public:
+            del _function_table[np_fn]
 
 
-_EXTRA_DISPATCH: dict[Callable, Callable] = {}
+class _CompositeUfunc:
+    """A ufunc served by a composite function (not an op): dispatch calls the function."""
+
+    def __init__(self, composite: Composite) -> None:
+        self.composite = composite
 
 
 def dispatch_also(np_fn: Callable) -> Callable[[Callable], Callable]:
-    """Decorator: route ``np_fn`` on boxes to the decorated autodiff function."""
+    """Decorator: route ``np_fn`` on boxes to the decorated autodiff function (at once)."""
 
     def deco(fn: Callable) -> Callable:
-        _EXTRA_DISPATCH[np_fn] = fn
+        _function_table[np_fn] = fn
         return fn
 
     return deco
+
+
+def dispatch_ufunc_method(ufunc: np.ufunc, method: str) -> Callable[[Callable], Callable]:
+    """Decorator: route ``ufunc.<method>`` (``np.add.reduce``, ``np.add.accumulate``, ...) on
+    boxes to the decorated function, called with the same arguments."""
+
+    def deco(fn: Callable) -> Callable:
+        _ufunc_method_table[(ufunc.__name__, method)] = fn
+        return fn
+
+    return deco
+
+
+_ufunc_method_table: dict[tuple[str, str], Callable] = {}
+
+# NumPy callables that autodiff does not differentiate, with the reason (the error says it, and
+# the docs' coverage page lists them).
+UNSUPPORTED: dict[Any, str] = {}
+
+
+def unsupported(reason: str, *np_fns: Any) -> None:
+    """Record why these NumPy callables are not differentiable (for the error and the docs)."""
+    for fn in np_fns:
+        UNSUPPORTED[fn] = reason

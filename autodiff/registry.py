@@ -61,6 +61,12 @@ class Op:
         differentiable: ``False`` for ops whose derivative is zero everywhere it exists
             (``sign``); the engines then skip them and return plain arrays.
         doc: one-line description.
+        module: the namespace of the public function: ``""`` (``autodiff.<name>``), ``"linalg"``,
+            ``"fft"`` or ``"special"`` (``autodiff.linalg.<name>``, ...).
+        numpy: the NumPy callables (ufuncs or functions) that dispatch to this op on boxes; by
+            default the one of the same name in NumPy's namespace for ``module``.
+        torch: the name of the ``Tensor`` method (PyTorch's), or ``None`` for no method.
+        torch_args: PyTorch's names for the op's parameters (``{"axis": "dim"}``).
     """
 
     name: str
@@ -81,6 +87,9 @@ class Op:
     doc: str = ""
     module: str = ""
     public: Callable[..., Any] | None = None
+    numpy: tuple[Callable[..., Any], ...] = ()
+    torch: str | None = None
+    torch_args: dict[str, str] = field(default_factory=dict)
     # What the tape must keep for this op's rules: None (everything), or (keep ans, unread), the
     # positions of the arguments that no rule reads (a tape may drop those when they are large).
     keeps: tuple[bool, tuple[int, ...]] | None = None
@@ -114,6 +123,10 @@ def defop(
     differentiable: bool = True,
     doc: str = "",
     module: str = "",
+    numpy: Callable[..., Any] | Sequence[Callable[..., Any]] | None = None,
+    torch: str | None = None,
+    torch_args: dict[str, str] | None = None,
+    saves: Sequence[str | int] | None = None,
 ) -> Op:
     """Declare a primitive and add it to the registry.
 
@@ -133,7 +146,20 @@ def defop(
         vjp_formula: the VJP formula in one line, e.g. ``"x̄ = ḡ · cos(x)"``.
         differentiable: ``False`` declares a zero derivative (the engines skip the op).
         doc: one-line description for the docs.
-        module: namespace of the public function (``""`` or ``"linalg"``).
+        module: namespace of the public function (``""``, ``"linalg"``, ``"fft"``, ``"special"``).
+        numpy: the NumPy callable(s) that dispatch to this op on boxes (default: NumPy's function
+            of the same name in ``module``'s namespace, if there is one).
+        torch: PyTorch's name for the op, which becomes a ``Tensor`` method.
+        torch_args: PyTorch's names for the parameters, e.g. ``{"shift": "shifts"}``.
+        saves: what the rules read, for the tape: ``"ans"`` and argument positions, e.g.
+            ``("ans",)`` for ``exp``. By default it is found from the rules' code (and when that
+            cannot be known, the tape keeps everything).
+
+    Rules must follow two conventions. They are written with the library's own functions
+    (``anp.<name>``), never by reaching into boxes, so that they can be differentiated again.
+    And they respect the user's array type (duck arrays): never ``np.asarray``/``np.zeros``/
+    ``np.ones`` a user's value or one derived from it; read ``.shape``/``.dtype``, and create
+    arrays with ``zeros_like``/``ones_like``/``full_like`` or from the primal.
 
     Returns:
         The registered :class:`Op`.
@@ -141,7 +167,7 @@ def defop(
     Raises:
         ValueError: the name is taken, or rules do not match ``nargs``.
     """
-    if name in _OPS:
+    if name in _OPS or name in _COMPOSITES:
         raise ValueError(f"op {name!r} is already registered")
     jvp_whole = callable(jvp)
     vjp_whole = callable(vjp)
@@ -177,16 +203,100 @@ def defop(
         differentiable=differentiable,
         doc=doc,
         module=module,
+        numpy=_as_callables(numpy),
+        torch=torch,
+        torch_args=dict(torch_args or {}),
     )
     if linear and jvp is None:
         if nargs != 1:
             raise ValueError(f"op {name!r}: linear=True derives a JVP for one array argument only")
         op.jvp = (_linear_jvp(op),)
-    op.keeps = _what_rules_read(op)
+    op.keeps = _what_rules_read(op) if saves is None else _declared_reads(op, saves)
     _OPS[name] = op
     for hook in _wire:
         hook(op)
     return op
+
+
+@dataclass(eq=False)
+class Composite:
+    """A public function built from registered ops (``hstack`` from ``concatenate``).
+
+    Its derivatives are those of the ops it calls, so it needs no rules; like an op it gets a
+    public function, NumPy dispatch, a ``Tensor`` method (``torch``) and the registry-wide
+    gradient checks (``samples``).
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    numpy: tuple[Callable[..., Any], ...] = ()
+    module: str = ""
+    samples: Callable[[Any], list] | None = None
+    torch: str | None = None
+    doc: str = ""
+
+    @property
+    def public(self) -> Callable[..., Any]:
+        return self.fn
+
+    def __repr__(self) -> str:
+        return f"<Composite {self.name}>"
+
+
+_COMPOSITES: dict[str, Composite] = {}
+
+
+def defcomposite(
+    name: str | None = None,
+    *,
+    numpy: Callable[..., Any] | Sequence[Callable[..., Any]] | None = None,
+    module: str = "",
+    samples: Callable[[Any], list] | None = None,
+    torch: str | None = None,
+    doc: str = "",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: declare a public function written with registered ops.
+
+    Use it when the function is an exact composition of primitives that is as fast as a
+    primitive would be (``ravel`` is a ``reshape``); declare a primitive with :func:`defop` when
+    it needs a rule of its own. ``samples(rng)`` returns ``[(args, params), ...]`` for the
+    registry-wide gradient checks, which call ``fn(*args, **params)``.
+
+    Examples:
+        >>> import numpy as np, autodiff as ad
+        >>> from autodiff.registry import defcomposite, remove
+        >>> @defcomposite(doc="x times itself")
+        ... def self_product(x):
+        ...     return ad.multiply(x, x)
+        >>> float(ad.grad(ad.self_product)(3.0))
+        6.0
+        >>> _ = remove("self_product")
+    """
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        key = name or fn.__name__
+        if key in _OPS or key in _COMPOSITES:
+            raise ValueError(f"{key!r} is already registered")
+        comp = Composite(
+            name=key,
+            fn=fn,
+            numpy=_as_callables(numpy),
+            module=module,
+            samples=samples,
+            torch=torch,
+            doc=doc or (fn.__doc__ or "").strip().split("\n")[0],
+        )
+        _COMPOSITES[key] = comp
+        for hook in _wire:
+            hook(comp)
+        return fn
+
+    return deco
+
+
+def composites() -> list[Composite]:
+    """Every registered composite function, in declaration order."""
+    return list(_COMPOSITES.values())
 
 
 def remove(name: str) -> Op:
@@ -204,10 +314,10 @@ def remove(name: str) -> Op:
         >>> hasattr(ad, "cube")
         False
     """
-    op = get(name)
+    op = _COMPOSITES[name] if name in _COMPOSITES else get(name)
     for hook in _unwire:
         hook(op)
-    del _OPS[name]
+    (_COMPOSITES if name in _COMPOSITES else _OPS).pop(name)
     return op
 
 
@@ -260,14 +370,44 @@ def _times(g: Any, d: np.ndarray) -> Any:
     return g * d
 
 
-_LOADS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR", "LOAD_DEREF", "LOAD_CLOSURE",
-          "LOAD_FAST_LOAD_FAST"}  # fmt: skip
+# Opcodes that load something other than a local, cell or free variable of the function.
+_OTHER_LOADS = frozenset({
+    "LOAD_CONST", "LOAD_SMALL_INT", "LOAD_GLOBAL", "LOAD_NAME", "LOAD_ATTR", "LOAD_METHOD",
+    "LOAD_SUPER_ATTR", "LOAD_ZERO_SUPER_ATTR", "LOAD_ZERO_SUPER_METHOD", "LOAD_BUILD_CLASS",
+    "LOAD_ASSERTION_ERROR", "LOAD_COMMON_CONSTANT", "LOAD_SPECIAL", "LOAD_FROM_DICT_OR_GLOBALS",
+    "LOAD_CONST_IMMORTAL", "LOAD_CONST_MORTAL", "LOAD_ATTR_METHOD",
+})  # fmt: skip
+# Builtins that read a frame's locals without a load opcode.
+_INTROSPECTION = frozenset({"locals", "vars", "eval", "exec", "sys", "inspect"})
+
+
+def _locals_read(code: Any) -> set[str] | None:
+    """The local, cell and free variables that ``code`` loads, or ``None`` when that cannot be
+    known: an opcode that loads something this list does not recognise means "maybe anything"
+    (a new Python version must never turn into a wrong or crashing rule)."""
+    import dis
+
+    if _INTROSPECTION & set(code.co_names):
+        return None
+    read: set[str] = set()
+    for ins in dis.get_instructions(code):
+        name = ins.opname
+        if "FAST" in name or "DEREF" in name or "CLOSURE" in name:
+            if "LOAD" not in name:  # STORE_FAST, DELETE_DEREF, ...: no read
+                continue
+            value = ins.argval
+            if not isinstance(value, (str, tuple)):
+                return None
+            read.update(value if isinstance(value, tuple) else (value,))
+        elif name.startswith("LOAD") and name not in _OTHER_LOADS:
+            return None
+    return read
 
 
 def _positions_read(fn: Any, first: int) -> set[int] | None:
     """Which positional parameters (counted from ``first``) the function's code reads, or
-    ``None`` when that cannot be known (``*args``, builtins, callables without code)."""
-    import dis
+    ``None`` when that cannot be known (``*args``, builtins, callables without code, opcodes
+    this module does not know)."""
     import inspect
 
     if hasattr(fn, "reads_like"):
@@ -275,12 +415,20 @@ def _positions_read(fn: Any, first: int) -> set[int] | None:
     code = getattr(fn, "__code__", None)
     if code is None or code.co_flags & inspect.CO_VARARGS:
         return None
+    read = _locals_read(code)
+    if read is None:
+        return None
     names = code.co_varnames[: code.co_argcount]
-    read: set[str] = set()
-    for ins in dis.get_instructions(code):
-        if ins.opname in _LOADS:
-            read.update(ins.argval if isinstance(ins.argval, tuple) else (ins.argval,))
     return {i - first for i, n in enumerate(names) if n in read and i >= first}
+
+
+def _declared_reads(op: Op, saves: Sequence[str | int]) -> tuple[bool, tuple[int, ...]] | None:
+    """``keeps`` from an explicit ``saves=`` declaration."""
+    keep_ans = "ans" in saves
+    unread = tuple(i for i in range(max(op.nargs, 0)) if i not in saves)
+    if op.nargs < 0 or (keep_ans and not unread):
+        return None
+    return keep_ans, unread
 
 
 def _what_rules_read(op: Op) -> tuple[bool, tuple[bool, ...] | None] | None:
@@ -309,6 +457,12 @@ def _linear_jvp(op: Op) -> Rule:
         return op.public(t, **params)
 
     return rule
+
+
+def _as_callables(numpy: Any) -> tuple[Callable[..., Any], ...]:
+    if numpy is None:
+        return ()
+    return tuple(numpy) if isinstance(numpy, (tuple, list)) else (numpy,)
 
 
 def get(name: str) -> Op:

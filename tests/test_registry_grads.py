@@ -6,9 +6,10 @@ import pytest
 import autodiff as ad
 from autodiff import core
 from autodiff.core import bind
-from autodiff.registry import ops
+from autodiff.registry import composites, ops
 
 ALL = ops()
+COMPOSITES = composites()
 
 
 def _call(op, params):
@@ -63,3 +64,21 @@ def test_check_grads_with_a_lean_tape(op, args, params, monkeypatch):
     # checked against a tape that kept only what they read
     monkeypatch.setattr(core, "LEAN_MIN_SIZE", 0)
     ad.check_grads(_call(op, params), args, modes=("fwd", "rev"), order=2)
+
+
+def _composite_cases():
+    for comp in COMPOSITES:
+        for k, (args, params) in enumerate(
+            comp.samples(np.random.default_rng(0)) if comp.samples else []
+        ):
+            yield pytest.param(comp, args, params, id=f"{comp.name}-{k}")
+
+
+def test_every_composite_has_samples():
+    missing = [c.name for c in COMPOSITES if c.samples is None]
+    assert not missing, f"composites without samples: {missing}"
+
+
+@pytest.mark.parametrize(("comp", "args", "params"), list(_composite_cases()))
+def test_check_grads_composite(comp, args, params):
+    ad.check_grads(lambda *xs: comp.fn(*xs, **params), args, modes=("fwd", "rev"), order=2)

@@ -36,7 +36,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from autodiff import numpy_api as anp
+from autodiff import functions as anp
 from autodiff.core import raw, shape_of
 from autodiff.ops import samples as S
 from autodiff.ops.axes import batch_of, neg_axes

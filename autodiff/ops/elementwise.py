@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from autodiff import numpy_api as anp
+from autodiff import functions as anp
 from autodiff.core import Box, bind, raw
 from autodiff.ops import samples as S
 from autodiff.registry import defop

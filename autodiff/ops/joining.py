@@ -10,7 +10,7 @@ import itertools
 
 import numpy as np
 
-from autodiff import numpy_api as anp
+from autodiff import functions as anp
 from autodiff.core import shape_of
 from autodiff.ops import samples as S
 from autodiff.ops.axes import fill_zeros, neg_axes

@@ -30,9 +30,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from autodiff import numpy_api as anp
+from autodiff import functions as anp
 from autodiff.core import EMPTY, Box, bind, raw, shape_of
-from autodiff.numpy_api import linalg as la
+from autodiff.functions import linalg as la
 from autodiff.ops.axes import batch_of
 from autodiff.registry import defop
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autodiff import numpy_api as anp
+from autodiff import functions as anp
 from autodiff.core import shape_of
 from autodiff.ops import samples as S
 from autodiff.registry import defop

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autodiff import numpy_api as anp
+from autodiff import functions as anp
 from autodiff.core import raw, shape_of, unbroadcast
 from autodiff.ops import samples as S
 from autodiff.ops.axes import batch_of, neg_axes
