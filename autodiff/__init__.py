@@ -15,6 +15,7 @@ import sys as _sys
 from autodiff import autograd, registry, viz
 from autodiff import numpy_api as _numpy_api
 from autodiff import ops as _ops  # noqa: F401  (declares the primitives)
+from autodiff import unsupported as _unsupported  # noqa: F401  (the reasons errors give)
 from autodiff.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from autodiff.compare import builtin_problem, compare_modes
 from autodiff.core import raw

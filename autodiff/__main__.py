@@ -24,6 +24,7 @@ from collections.abc import Sequence
 COMMANDS: tuple[str, ...] = (
     "autodiff.tour",
     "autodiff.compare",
+    "autodiff.coverage",
 )  # fmt: skip
 
 

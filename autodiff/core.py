@@ -11,6 +11,17 @@ perturbations.
 
 Plain arrays stay plain: with no box among the arguments, :func:`bind` is one loop over the
 arguments and one NumPy call.
+
+Applying a rule: :func:`jvp_rule` and :func:`vjp_rule` are **the reference**. They apply an op's
+rules, skip symbolic zeros (``None``, from a tangent or from a rule), undo broadcasting and give a
+cotangent its input's dtype. The engines' hot paths (``ForwardTrace.process1``/``process2``, the
+backward sweep's one- and two-argument case) inline the common case of the same steps for speed,
+and a registry-wide test (``tests/test_hot_paths.py``) holds them exactly equal to the reference.
+
+A transformation's boxes live as long as it runs: when it returns, :func:`retire` marks its trace
+finished, and a box that escaped (stored in a global, a list, a closure) raises
+:class:`UnexpectedTracerError` the next time an op meets it, instead of silently computing with
+a stale perturbation.
 """
 
 from __future__ import annotations
@@ -217,7 +228,8 @@ def jvp_rule(
             if rule is None:
                 raise missing_rule(op, "forward")
             c = rule(t, ans, *primals, **params) if params else rule(t, ans, *primals)
-            out = c if out is None else out + c
+            if c is not None:  # a rule may return a symbolic zero
+                out = c if out is None else out + c
     if out is None:
         return None
     shape = getattr(out, "shape", ())  # a hand-made Dual may hold Python floats
@@ -258,10 +270,18 @@ def vjp_rule(
                 cts[i] = rule(g, ans, *primals, **params)
     for i, c in enumerate(cts):
         if c is not None:
-            target = primals[i].shape
-            if c.shape[batch:] != target:
-                cts[i] = unbroadcast(c, target, batch)
+            x = primals[i]
+            if c.shape[batch:] != x.shape:
+                c = cts[i] = unbroadcast(c, x.shape, batch)
+            if c.dtype != x.dtype:
+                cts[i] = cotangent_dtype(c, x)
     return cts
+
+
+def cotangent_dtype(c: Any, x: Any) -> Any:
+    """``c`` in ``x``'s dtype: a derivative has its input's dtype (a float32 input used with a
+    float64 constant still gets a float32 gradient, as in PyTorch and JAX)."""
+    return anp.astype(c, x.dtype)
 
 
 def unbroadcast(c: Any, shape: tuple[int, ...], batch: int = 0) -> Any:
@@ -310,6 +330,61 @@ def _unbatched_vjp(op, g, ans, primals, params, needs):
                 per_arg[i].append(zeros_for(primals[i]) if c is None else c)
     stack = anp.stack
     return [stack(cs, axis=0) if needs[i] else None for i, cs in enumerate(per_arg)]
+
+
+class UnexpectedTracerError(TypeError):
+    """A traced value was used after the transformation that traced it had returned."""
+
+
+def _finished(self: Trace, op: Op, *args: Any) -> Any:
+    kind = type(self).__mro__[1].__name__
+    raise UnexpectedTracerError(
+        f"op '{op.name}' got a value traced by a transformation that has already returned "
+        f"(a {kind} of level {self.level}). A traced value must not escape the function being "
+        "differentiated (into a global, a list, a closure): return it as an output instead"
+    )
+
+
+_FINISHED: dict[type, type] = {}
+
+
+def retire(trace: Trace) -> None:
+    """Mark ``trace`` finished: any op that later meets one of its boxes raises
+    :class:`UnexpectedTracerError` (at no cost to the hot paths: the trace changes class)."""
+    cls = type(trace)
+    if cls in _FINISHED.values():
+        return
+    dead = _FINISHED.get(cls)
+    if dead is None:
+        body = {"__slots__": (), "process": _finished, "process1": _finished,
+                "process2": _finished}  # fmt: skip
+        dead = _FINISHED[cls] = type("Finished" + cls.__name__, (cls,), body)
+    trace.__class__ = dead
+
+
+def describe_output(out: Any) -> str:
+    """What a function returned, in words, for the errors of the transformations."""
+    if out is None:
+        return "None (does the function lack a `return`?)"
+    if isinstance(out, list):
+        return "a list; return a tuple, or stack the values into one array with ad.stack"
+    return f"a {type(out).__name__}"
+
+
+def check_outputs(out: Any, who: str) -> tuple:
+    """``out`` as a tuple of outputs, each an array, a box or a Python number; otherwise a
+    clear error naming what the function returned."""
+    outs = out if isinstance(out, tuple) else (out,)
+    for o in outs:
+        array_like = hasattr(o, "shape") and hasattr(o, "dtype")  # ndarray, dask, a box
+        if not (array_like or isinstance(o, (int, float, complex))) or isinstance(o, bool):
+            what = describe_output(o if isinstance(out, tuple) else out)
+            where = " in its output tuple" if isinstance(out, tuple) else ""
+            raise TypeError(
+                f"{who} needs f to return an array or a tuple of arrays, but f returned {what}"
+                f"{where}"
+            )
+    return outs
 
 
 def check_float(x: Any, what: str) -> np.ndarray:

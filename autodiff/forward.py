@@ -19,8 +19,10 @@ from autodiff.core import (
     bind,
     broadcast_tangent,
     check_float,
+    check_outputs,
     jvp_rule,
     raw,
+    retire,
     shape_of,
 )
 from autodiff.registry import Op
@@ -73,6 +75,8 @@ class ForwardTrace(Trace):
         # the common case of jvp_rule inlined: one rule, no batch axis
         rule = rules[0]
         t = rule(t, ans, v, **params) if params else rule(t, ans, v)
+        if t is None:  # the rule gave a symbolic zero
+            return ans
         if getattr(t, "shape", ()) != getattr(ans, "shape", ()):
             t = broadcast_tangent(t, ans)
         return Dual(ans, t, self)
@@ -107,7 +111,11 @@ class ForwardTrace(Trace):
             t = rule(ta, ans, va, vb, **params) if params else rule(ta, ans, va, vb)
             if tb is not None:
                 rule = rules[1]
-                t = t + (rule(tb, ans, va, vb, **params) if params else rule(tb, ans, va, vb))
+                u = rule(tb, ans, va, vb, **params) if params else rule(tb, ans, va, vb)
+                if u is not None:
+                    t = u if t is None else t + u
+        if t is None:  # the rules gave symbolic zeros
+            return ans
         if getattr(t, "shape", ()) != getattr(ans, "shape", ()):
             t = broadcast_tangent(t, ans)
         return Dual(ans, t, self)
@@ -197,8 +205,11 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
 def jvp_batched(f: Callable[..., Any], primals: tuple, tangents: tuple, batch: int) -> Any:
     """``jvp`` without input checks; ``batch=1`` pushes a stack of tangents through one sweep."""
     trace = ForwardTrace(batch)
-    duals = [Dual(p, t, trace) for p, t in zip(primals, tangents)]
-    out = f(*duals)
+    try:
+        out = f(*[Dual(p, t, trace) for p, t in zip(primals, tangents)])
+        check_outputs(out, "jvp")
+    finally:
+        retire(trace)
     if isinstance(out, tuple):
         pairs = [_unpack(o, trace, batch, tangents) for o in out]
         return tuple(p for p, _ in pairs), tuple(t for _, t in pairs)

@@ -45,7 +45,17 @@ from autodiff import functions as anp
 from autodiff.basis import DiagonalBasis
 from autodiff.core import Box, check_float, jvp_rule, prod, raw, shape_of
 from autodiff.forward import jvp, jvp_batched
-from autodiff.reverse import Node, Pullback, ReverseTrace, Traced, grad, tape_nodes, vjp
+from autodiff.reverse import (
+    Pullback,
+    Traced,
+    _vjp,
+    grad,
+    held_copy,
+    record,
+    snapshot,
+    tape_nodes,
+    vjp,
+)
 
 Argnums = int | Sequence[int]
 
@@ -327,7 +337,7 @@ def _jacrev(
 ) -> tuple[Any, list]:
     """Per differentiated argument ``J`` (a tuple per output if ``g`` returns a tuple)."""
     if recorded is None:
-        recorded = vjp(g, *primals)
+        recorded = _vjp(g, primals, "jacrev", held=False)
         _note(recordings=1)
     out, pullback = recorded
     multi = isinstance(out, tuple)
@@ -345,7 +355,7 @@ def _jacrev(
             for s, e in _chunks(m, chunk_size):
                 basis = _basis(oshape, s, e, dtype, o)
                 cts = _others_zero(basis, outs, i, e - s) if multi else basis
-                pieces.append(pullback.batched(cts))
+                pieces.append(pullback.batched(cts, checked=True))
                 _note(vjp=1, cotangents=e - s)
         else:
             for r in range(m):
@@ -509,7 +519,7 @@ class JacobianFunction:
         else:
             # reverse and auto both record f on a tape first; auto learns the output size from
             # it, and reuses the tape if reverse wins.
-            recorded = vjp(g, *primals)
+            recorded = _vjp(g, primals, self.who, held=False)
             _note(recordings=1)
             mode = "reverse"
             if self.mode == "auto":
@@ -807,19 +817,19 @@ def linearize(f: Callable[..., Any], *primals: Any) -> tuple[Any, LinearizedJVP]
         ...                                       (np.array([0.0, 1.0]),), (np.ones(2),))[1])
         True
     """
-    primals = tuple(check_float(p, f"argument {i} of linearize") for i, p in enumerate(primals))
-    trace = ReverseTrace()
-    leaves = [Node(None, (), {}, p, ()) for p in primals]
-    out = f(*(Traced(p, leaf, trace) for p, leaf in zip(primals, leaves)))
+    primals = tuple(
+        snapshot(check_float(p, f"argument {i} of linearize")) for i, p in enumerate(primals)
+    )
+    out, checked, leaves, trace = record(f, primals, "linearize")
     _note(recordings=1)
     multi = isinstance(out, tuple)
     outs = []  # per output: (node or None, value)
-    for o in out if multi else (out,):
+    for o in checked:
         owned = type(o) is Traced and o._trace is trace
         outs.append((o.node, o._value) if owned else (None, o))
     nodes = tape_nodes([node for node, _ in outs if node is not None])
     linear = LinearizedJVP([n for n in nodes if n.op is not None], leaves, outs, primals, multi)
-    values = tuple(value for _, value in outs)
+    values = tuple(held_copy(value, node) for node, value in outs)
     return (values if multi else values[0]), linear
 
 

@@ -150,7 +150,8 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
             f"{type(self).__name__} values: call it without them (out= would write into an array "
             "that a derivative needs; use ad.where for where=)"
         )
-    raise TypeError(_unsupported_message(what, ufunc, self))
+    key = ufunc if method == "__call__" else getattr(ufunc, method, None)
+    raise TypeError(_unsupported_message(what, key, self))
 
 
 def _array_function(self, func, types_, args, kwargs):

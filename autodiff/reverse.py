@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from autodiff.basis import DiagonalBasis
 from autodiff.core import (
     EMPTY,
     LEAN_MIN_SIZE,
@@ -25,9 +24,12 @@ from autodiff.core import (
     Trace,
     bind,
     check_float,
+    check_outputs,
+    cotangent_dtype,
     lean,
     missing_rule,
     raw,
+    retire,
     shape_of,
     unbroadcast,
     vjp_rule,
@@ -222,8 +224,12 @@ def backward_sweep(
             if rule is None:
                 raise missing_rule(op, "reverse")
             ca = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
-            if ca.shape != args[0].shape:
-                ca = unbroadcast(ca, args[0].shape, 0)
+            if ca is not None:
+                x = args[0]
+                if ca.shape != x.shape:
+                    ca = unbroadcast(ca, x.shape, 0)
+                if ca.dtype != x.dtype:
+                    ca = cotangent_dtype(ca, x)
         pb = cb = None
         if len(parents) == 2:
             pb = parents[1]
@@ -232,8 +238,12 @@ def backward_sweep(
                 if rule is None:
                     raise missing_rule(op, "reverse")
                 cb = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
-                if cb.shape != args[1].shape:
-                    cb = unbroadcast(cb, args[1].shape, 0)
+                if cb is not None:
+                    x = args[1]
+                    if cb.shape != x.shape:
+                        cb = unbroadcast(cb, x.shape, 0)
+                    if cb.dtype != x.dtype:
+                        cb = cotangent_dtype(cb, x)
         if release:
             node.args = node.ans = args = ans = None
         node = None
@@ -339,12 +349,37 @@ def _sub(k: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _record(f: Callable[..., Any], primals: Sequence[Any]) -> tuple[Any, list[Node], Any]:
-    """Run ``f`` on fresh leaves of a new trace; return (output, leaf nodes, trace)."""
+def record(
+    f: Callable[..., Any], primals: Sequence[Any], who: str
+) -> tuple[Any, tuple, list[Node], ReverseTrace]:
+    """Run ``f`` on fresh leaves of a new trace: ``(out, outputs, leaf nodes, trace)``, where
+    ``outputs`` is ``out`` as a checked tuple. The trace is retired when ``f`` returns, so a
+    box that escapes ``f`` cannot be used later by mistake."""
     trace = ReverseTrace()
     leaves = [Node(None, (), {}, p, ()) for p in primals]
-    boxes = [Traced(p, leaf, trace) for p, leaf in zip(primals, leaves)]
-    return f(*boxes), leaves, trace
+    try:
+        out = f(*[Traced(p, leaf, trace) for p, leaf in zip(primals, leaves)])
+        outs = check_outputs(out, who)
+    finally:
+        retire(trace)
+    return out, outs, leaves, trace
+
+
+def snapshot(x: Any) -> Any:
+    """A private copy of a caller's writeable array, for a derivative used after the call
+    returns: the caller may change its arrays in place, and the derivative must stay the one at
+    the point where it was recorded."""
+    if isinstance(x, np.ndarray) and x.flags.writeable and x.size:
+        return x.copy()
+    return x
+
+
+def held_copy(value: Any, node: Node | None) -> Any:
+    """An output handed to the caller, copied when the tape keeps the same array (a rule reads
+    it): the caller may change it in place without changing a later pullback."""
+    if node is not None and value is node.ans and isinstance(value, np.ndarray) and value.size:
+        return value.copy()
+    return value
 
 
 class Pullback:
@@ -378,16 +413,17 @@ class Pullback:
                 seeds.append((node, ct))
         return self.sweep(seeds, batch=0)
 
-    def batched(self, cotangents: Any) -> tuple:
+    def batched(self, cotangents: Any, checked: bool = False) -> tuple:
         """Many VJPs in one sweep: ``cotangents`` has a leading batch axis (``(k,) + out.shape``).
 
         Returns per input an array of shape ``(k,) + input.shape``: row ``i`` is ``Jᵀ·uᵢ``.
         Ops whose rules cannot take a batch axis are swept once per row, so this is never wrong.
+        ``checked=True``: the cotangents are already float arrays (a Jacobian's seeds).
         """
         cts = cotangents if self._multi else (cotangents,)
         seeds = []
         for i, (node, ct) in enumerate(zip(self._out_nodes, cts)):
-            if not isinstance(ct, DiagonalBasis):  # a Jacobian's seed: already checked
+            if not checked:
                 ct = check_float(ct, "cotangent")
             if shape_of(ct)[1:] != self._out_shapes[i]:
                 raise ValueError(
@@ -454,11 +490,22 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Pullback]:
         (array([36., 81.]), array([-12.,  -8.]))
     """
     primals = tuple(check_float(p, f"argument {i} of vjp") for i, p in enumerate(primals))
-    out, leaves, trace = _record(f, primals)
-    outs = out if isinstance(out, tuple) else (out,)
-    values = tuple(o._value if _owned(o, trace) else o for o in outs)
+    # the pullback may be called after the caller has changed its arrays in place
+    return _vjp(f, tuple(snapshot(p) for p in primals), "vjp", held=True)
+
+
+def _vjp(f: Callable[..., Any], primals: tuple, who: str, held: bool) -> tuple[Any, Pullback]:
+    """``vjp`` on checked primals; ``held``: the pullback outlives the call (copy outputs the
+    tape shares with the caller)."""
+    out, outs, leaves, trace = record(f, primals, who)
+    values = []
+    for o in outs:
+        if _owned(o, trace):
+            values.append(held_copy(o._value, o.node) if held else o._value)
+        else:
+            values.append(o)
     pullback = Pullback(out, leaves, trace, primals)
-    return (values if isinstance(out, tuple) else values[0]), pullback
+    return (tuple(values) if isinstance(out, tuple) else values[0]), pullback
 
 
 def tape(f: Callable[..., Any], *primals: Any) -> Tape:
@@ -504,7 +551,8 @@ def value_and_grad(
                 full[k] = d
             return f(*full, **kwargs)
 
-        out, pullback = vjp(g, *(args[k] for k in nums))
+        primals = tuple(check_float(args[k], f"argument {k} of grad") for k in nums)
+        out, pullback = _vjp(g, primals, "grad", held=False)
         if isinstance(out, tuple) or shape_of(out) != ():
             shape = "a tuple" if isinstance(out, tuple) else f"shape {shape_of(out)}"
             raise TypeError(
