@@ -7,10 +7,18 @@
 
 and, for ``order > 1``, checks the derivative functions themselves the same way (so second order
 covers forward-over-forward, reverse-over-forward, forward-over-reverse, reverse-over-reverse).
+
+Precision: the derivatives are computed in the arguments' own dtype, but the central difference
+always runs in float64 (the arguments are promoted for it), so float32 functions are checked
+without false failures; a function that returns float32 even for float64 arguments makes the
+difference run in float32, which is warned about, as ``torch.autograd.gradcheck`` warns. The
+comparisons allow for the rounding error of the arguments' dtype. A NaN in a derivative is
+reported as a NaN, with where it is.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -44,19 +52,60 @@ def _randn_like(rng: np.random.Generator, x: Any) -> np.ndarray:
     return rng.standard_normal(x.shape).astype(dtype)
 
 
-def _compare(what: str, got: Any, want: Any, rtol: float, atol: float) -> None:
+def _low_precision(xs: Any) -> np.dtype | None:
+    """The least precise floating dtype among ``xs`` if below float64, else ``None``."""
+    low = [x.dtype for x in _arrays(xs) if np.issubdtype(x.dtype, np.floating)]
+    low = [d for d in low if np.finfo(d).eps > np.finfo(np.float64).eps]
+    return max(low, key=lambda d: np.finfo(d).eps) if low else None
+
+
+def _arrays(xs: Any) -> list[np.ndarray]:
+    return [np.asarray(x) for x in (xs if isinstance(xs, tuple) else (xs,))]
+
+
+def _rounding(*xs: Any) -> float:
+    """Unit roundoff of the least precise floating dtype among ``xs`` (float64's if none)."""
+    low = _low_precision(tuple(x for group in xs for x in _arrays(group)))
+    return float(np.finfo(low if low is not None else np.float64).eps)
+
+
+def _where(mask: np.ndarray, limit: int = 4) -> str:
+    idx = [tuple(int(i) for i in ix) for ix in np.argwhere(mask)[:limit]]
+    shown = ", ".join(str(ix[0] if len(ix) == 1 else ix) for ix in idx) if mask.ndim else "()"
+    more = ", ..." if np.count_nonzero(mask) > limit else ""
+    return f"{np.count_nonzero(mask)} of {mask.size} entries (at {shown}{more})"
+
+
+def _compare(
+    what: str, got: Any, want: Any, rtol: float, atol: float, names: tuple[str, str]
+) -> None:
     for i, (g, w) in enumerate(zip(_flat(got), _flat(want))):
         if g.shape != w.shape:
             raise GradCheckError(f"{what}: output {i} has shape {g.shape}, expected {w.shape}")
-        if not np.allclose(g, w, rtol=rtol, atol=atol, equal_nan=False):
-            err = np.abs(g - w)
-            worst = float(np.nanmax(err)) if err.size else 0.0
-            rel = worst / max(float(np.nanmax(np.abs(w))) if w.size else 0.0, 1e-300)
+        nan_g, nan_w = np.isnan(g), np.isnan(w)
+        if nan_g.any() or nan_w.any():
+            said = [f"{name} is NaN in {_where(m)}" for name, m in zip(names, (nan_g, nan_w))
+                    if m.any()]  # fmt: skip
+            raise GradCheckError(
+                f"{what}: output {i}: " + "; ".join(said) + f"\n  got:      "
+                f"{np.array2string(g, precision=6)}\n  expected: {np.array2string(w, precision=6)}"
+            )
+        if not np.allclose(g, w, rtol=rtol, atol=atol):
+            with np.errstate(invalid="ignore"):
+                err = np.abs(g - w)
+            worst = float(err.max()) if err.size else 0.0
+            rel = worst / max(float(np.abs(w).max()) if w.size else 0.0, 1e-300)
             raise GradCheckError(
                 f"{what}: max abs difference {worst:.3g} (relative {rel:.3g}) exceeds "
                 f"rtol={rtol:g}, atol={atol:g}\n  got:      {np.array2string(g, precision=6)}\n"
                 f"  expected: {np.array2string(w, precision=6)}"
             )
+
+
+def _promote(a: Any) -> Any:
+    """``a`` in float64 (or wider) for the central difference."""
+    a = np.asarray(a)
+    return a.astype(np.promote_types(a.dtype, np.float64), copy=False)
 
 
 def check_jvp(
@@ -69,17 +118,39 @@ def check_jvp(
     rng: np.random.Generator | None = None,
     order: int = 1,
 ) -> None:
-    """Forward mode against a central difference along a random direction."""
+    """Forward mode against a central difference along a random direction.
+
+    The JVP runs in the arguments' dtype; the central difference in float64 (see the module doc).
+    """
     rng = rng or np.random.default_rng(0)
-    args = tuple(np.asarray(a, dtype=float) if np.ndim(a) == 0 else a for a in args)
+    args = tuple(_point(a) if np.ndim(a) == 0 else a for a in args)
     v = tuple(_randn_like(rng, a) for a in args)
     _, t = jvp(f, args, v)
-    plus = f(*(a + eps * d for a, d in zip(args, v)))
-    minus = f(*(a - eps * d for a, d in zip(args, v)))
+    wide = tuple(_promote(a) for a in args)
+    dirs = tuple(_promote(d) for d in v)
+    plus = f(*(a + eps * d for a, d in zip(wide, dirs)))
+    minus = f(*(a - eps * d for a, d in zip(wide, dirs)))
+    narrow = _low_precision(plus)
+    if narrow is not None:
+        warnings.warn(
+            f"check_grads: f returns {narrow} for float64 arguments, so the central difference "
+            f"runs in {narrow} and this check will likely fail; let f compute in float64, or "
+            "pass a larger eps and rtol",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     numeric = tuple((np.asarray(p) - np.asarray(m)) / (2 * eps) for p, m in
                     zip(_flat(plus), _flat(minus)))  # fmt: skip
+    rtol = max(rtol, 100 * _rounding(args, t))
     _compare(f"forward mode (JVP) vs central difference, order {order}",
-             t, numeric if isinstance(plus, tuple) else numeric[0], rtol, atol)  # fmt: skip
+             t, numeric if isinstance(plus, tuple) else numeric[0], rtol, atol,
+             ("the JVP (got)", "the central difference (expected)"))  # fmt: skip
+
+
+def _point(a: Any) -> np.ndarray:
+    """A scalar argument as a 0-d array, keeping a floating dtype (else float64)."""
+    a = np.asarray(a)
+    return a if np.issubdtype(a.dtype, np.floating) else a.astype(np.float64)
 
 
 def check_vjp(
@@ -99,11 +170,30 @@ def check_vjp(
     _, pullback = vjp(f, *args)
     ct = pullback(u if isinstance(out, tuple) else u[0])
     lhs, rhs = _inner(u, t), _inner(ct, v)
-    if not np.isclose(lhs, rhs, rtol=rtol, atol=atol):
+    if np.isnan(lhs) or np.isnan(rhs):
+        nan = [name for name, val, vals in (("J·v (forward mode)", lhs, t),
+               ("Jᵀ·u (reverse mode)", rhs, ct)) if np.isnan(val) or _has_nan(vals)]  # fmt: skip
+        raise GradCheckError(
+            f"reverse mode (VJP) vs forward mode, order {order}: {' and '.join(nan)} "
+            f"{'holds' if len(nan) == 1 else 'hold'} NaN: ⟨u, J·v⟩ = {lhs:.10g}, "
+            f"⟨Jᵀ·u, v⟩ = {rhs:.10g}"
+        )
+    # the two sums hold the same terms, each rounded in the arguments' dtype
+    scale = _inner_abs(u, t) + _inner_abs(ct, v)
+    slack = 16 * _rounding(args, t, ct) * scale
+    if not abs(lhs - rhs) <= atol + slack + rtol * abs(rhs):
         raise GradCheckError(
             f"reverse mode (VJP) vs forward mode, order {order}: ⟨u, J·v⟩ = {lhs:.10g} but "
             f"⟨Jᵀ·u, v⟩ = {rhs:.10g} (difference {abs(lhs - rhs):.3g})"
         )
+
+
+def _has_nan(xs: Any) -> bool:
+    return any(np.isnan(x).any() for x in _flat(xs))
+
+
+def _inner_abs(a: Any, b: Any) -> float:
+    return float(sum(np.vdot(np.abs(x), np.abs(y)) for x, y in zip(_flat(a), _flat(b))))
 
 
 def check_grads(
@@ -121,7 +211,8 @@ def check_grads(
 
     Args:
         f: a function of arrays.
-        args: the point (a tuple of float arrays).
+        args: the point (a tuple of float arrays; float32 is checked in float32, against a
+            central difference taken in float64).
         modes: ``"fwd"`` (JVP vs central difference) and/or ``"rev"`` (VJP vs JVP).
         order: 1 checks first derivatives; 2 also checks the derivative functions
             ``x ↦ J(x)·v`` and ``x ↦ J(x)ᵀ·u`` in both modes; and so on.
@@ -131,11 +222,17 @@ def check_grads(
         seed: seeds the random directions.
 
     Raises:
-        GradCheckError: naming the mode, the order and the size of the disagreement.
+        GradCheckError: naming the mode, the order and the size of the disagreement, or where
+            a derivative is NaN.
+
+    Warns:
+        RuntimeWarning: ``f`` returns float32 (or less) even for float64 arguments, so the
+            central difference cannot run in float64 (as ``torch.autograd.gradcheck`` warns).
 
     Examples:
         >>> import numpy as np, autodiff as ad
         >>> ad.check_grads(np.sin, (np.array([0.1, 0.2]),), order=2)   # silent when right
+        >>> ad.check_grads(np.tanh, (np.array([0.1, 0.2], dtype=np.float32),))  # float32 too
     """
     args = tuple(args)
     if any(not np.issubdtype(np.asarray(a).dtype, np.floating) for a in args):

@@ -6,11 +6,17 @@
 * :func:`trace_table` prints the three evaluation traces of the AD literature for a small
   function: the primal trace (``v₋₁ = x₁``, ``v₁ = sin(v₀)``, ...), the tangent trace of forward
   mode (``v̇ᵢ``) and the adjoint trace of reverse mode (``v̄ᵢ``), all over the same Wengert list.
+
+In Jupyter both render by themselves: a :class:`Graph` as an SVG picture (laid out here, with no
+Graphviz needed), a :class:`TraceTable` as HTML tables (so does a ``Tape``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import html
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,8 +66,141 @@ class Graph:
         lines.append("}")
         return "\n".join(lines)
 
+    def svg(self, direction: str = "BT") -> str:
+        """A standalone SVG picture, laid out in layers (``"BT"``: inputs at the bottom, as in
+        :meth:`mermaid`; ``"TB"``: at the top). Needs no Graphviz.
+
+        Examples:
+            >>> import autodiff as ad
+            >>> x = ad.tensor([1.0, 2.0], requires_grad=True)
+            >>> ad.viz.graph((x * x).sum(), names={"x": x}).svg()[:4]
+            '<svg'
+        """
+        if direction not in ("BT", "TB"):
+            raise ValueError(f"svg() direction must be 'BT' or 'TB', not {direction!r}")
+        return _svg(self, direction)
+
+    def _repr_svg_(self) -> str:
+        """Jupyter shows the graph as a picture."""
+        return self.svg()
+
     def __str__(self) -> str:
         return self.mermaid()
+
+
+# fill, stroke, text colour per kind: the same as the Mermaid classDefs
+_SVG_STYLE = {
+    "leaf": ("#cfe2ff", "#1f5fbf", "#0b2a55"),
+    "const": ("#eeeeee", "#999999", "#444444"),
+    "op": ("#ffffff", "#666666", "#222222"),
+    "output": ("#fff3cd", "#b58900", "#222222"),
+}
+_BOX_H, _GAP_X, _GAP_Y, _MARGIN, _CHAR_W = 28, 18, 44, 12, 7.4
+
+
+def _layers(g: Graph) -> list[list[str]]:
+    """Nodes in layers: a node sits one above its highest input; constants just below their user."""
+    preds: dict[str, list[str]] = {nid: [] for nid, _, _ in g.nodes}
+    succs: dict[str, list[str]] = {nid: [] for nid, _, _ in g.nodes}
+    for a, b in g.edges:
+        preds[b].append(a)
+        succs[a].append(b)
+    kind = {nid: k for nid, _, k in g.nodes}
+    rank: dict[str, int] = {}
+    pending = [nid for nid, _, _ in g.nodes]
+    while pending:  # the graph is acyclic: each pass places at least one node
+        rest = []
+        for nid in pending:
+            if all(p in rank for p in preds[nid]):
+                rank[nid] = 1 + max((rank[p] for p in preds[nid]), default=-1)
+            else:
+                rest.append(nid)
+        if len(rest) == len(pending):
+            raise ValueError("the graph has a cycle")
+        pending = rest
+    for nid in rank:
+        if kind[nid] == "const" and not preds[nid] and succs[nid]:
+            rank[nid] = max(min(rank[s] for s in succs[nid]) - 1, 0)
+    layers: list[list[str]] = [[] for _ in range(max(rank.values(), default=-1) + 1)]
+    for nid, _, _ in g.nodes:
+        layers[rank[nid]].append(nid)
+    # fewer crossings: sort each layer by the mean position of its neighbours (barycentres),
+    # sweeping up by inputs and down by users, twice; layers are centred, so positions are too
+    pos: dict[str, float] = {}
+
+    def place(layer: list[str]) -> None:
+        pos.update({nid: i - (len(layer) - 1) / 2 for i, nid in enumerate(layer)})
+
+    def by(layer: list[str], near: dict[str, list[str]]) -> None:
+        def key(nid: str) -> float:
+            known = [pos[m] for m in near[nid] if m in pos]
+            return sum(known) / len(known) if known else pos.get(nid, 0.0)
+
+        layer.sort(key=key)
+        place(layer)
+
+    for layer in layers:
+        place(layer)
+    for _ in range(2):
+        for layer in layers[1:]:
+            by(layer, preds)
+        for layer in reversed(layers[:-1]):
+            by(layer, succs)
+    for layer in layers[1:]:
+        by(layer, preds)
+    return layers
+
+
+def _svg(g: Graph, direction: str) -> str:
+    label = {nid: lab for nid, lab, _ in g.nodes}
+    kind = {nid: k for nid, _, k in g.nodes}
+    width = {nid: max(44.0, _CHAR_W * _width(lab) + 20) for nid, lab, _ in g.nodes}
+    layers = _layers(g)
+    rows = [sum(width[n] for n in layer) + _GAP_X * (len(layer) - 1) for layer in layers]
+    total_w = max(rows, default=0.0) + 2 * _MARGIN
+    total_h = len(layers) * _BOX_H + max(len(layers) - 1, 0) * _GAP_Y + 2 * _MARGIN
+    box: dict[str, tuple[float, float]] = {}  # top-left corner
+    for r, (layer, row_w) in enumerate(zip(layers, rows)):
+        level = len(layers) - 1 - r if direction == "BT" else r
+        x = (total_w - row_w) / 2
+        for nid in layer:
+            box[nid] = (x, _MARGIN + level * (_BOX_H + _GAP_Y))
+            x += width[nid] + _GAP_X
+    body = []
+    many = Counter(g.edges)
+    seen: Counter[tuple[str, str]] = Counter()
+    for a, b in g.edges:
+        k = seen[a, b]
+        seen[a, b] += 1
+        shift = (k - (many[a, b] - 1) / 2) * 8  # x * x: two arrows side by side
+        (ax, ay), (bx, by) = box[a], box[b]
+        x0, x1 = ax + width[a] / 2 + shift, bx + width[b] / 2 + shift
+        y0, y1 = (ay, by + _BOX_H) if direction == "BT" else (ay + _BOX_H, by)
+        mid = (y0 + y1) / 2
+        body.append(f'<path d="M{x0:.1f},{y0:.1f} C{x0:.1f},{mid:.1f} {x1:.1f},{mid:.1f} '
+                    f'{x1:.1f},{y1:.1f}" fill="none" stroke="#555555" stroke-width="1.2" '
+                    'marker-end="url(#ARROW)"/>')  # fmt: skip
+    for nid, (x, y) in box.items():
+        fill, stroke, color = _SVG_STYLE[kind[nid]]
+        w = width[nid]
+        round_ = _BOX_H / 2 if kind[nid] == "const" else 3
+        bold = ' stroke-width="2.2"' if kind[nid] == "output" else ""
+        body.append(f'<g class="{kind[nid]}"><title>{html.escape(label[nid])}</title>'
+                    f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{_BOX_H}" '
+                    f'rx="{round_:g}" fill="{fill}" stroke="{stroke}"{bold}/>'
+                    f'<text x="{x + w / 2:.1f}" y="{y + _BOX_H / 2:.1f}" fill="{color}" '
+                    f'text-anchor="middle" dominant-baseline="central">'
+                    f"{html.escape(label[nid])}</text></g>")  # fmt: skip
+    # a marker id unique to this picture: Jupyter puts many SVGs in one page
+    marker = "ad-arrow-" + hashlib.sha1("".join(body).encode()).hexdigest()[:10]
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w:.0f}" height="{total_h:.0f}" '
+        f'viewBox="0 0 {total_w:.1f} {total_h:.1f}" font-family="sans-serif" font-size="13">'
+        f'<defs><marker id="{marker}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        'fill="#555555"/></marker></defs>'
+    )
+    return "\n".join([head, *(b.replace("#ARROW", "#" + marker) for b in body), "</svg>"])
 
 
 def graph(
@@ -212,7 +351,29 @@ class TraceTable:
             out.append("")
         return "\n".join(out)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the three traces as HTML tables."""
+        parts = []
+        for title, head, rows in (
+            ("Primal trace (forward evaluation)", ("entry", "definition", "value"), self.primal),
+            ("Tangent trace (forward mode, one JVP)", ("entry", "rule", "value"), self.tangent),
+            ("Adjoint trace (reverse mode, one VJP)", ("entry", "rule", "value"), self.adjoint),
+        ):
+            parts.append(_html_table(title, head, [(a, b, _value(c)) for a, b, c in rows]))
+        return "\n".join(parts)
+
     __repr__ = __str__
+
+
+def _html_table(title: str, head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def cells(tag: str, row: Sequence[str]) -> str:
+        return "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in row)
+
+    lines = [f"<table><caption>{html.escape(title)}</caption>",
+             f"<thead><tr>{cells('th', head)}</tr></thead><tbody>"]  # fmt: skip
+    lines += [f"<tr>{cells('td', row)}</tr>" for row in rows]
+    lines.append("</tbody></table>")
+    return "\n".join(lines)
 
 
 def _width(text: str) -> int:
@@ -250,11 +411,11 @@ def trace_table(
         >>> f = lambda x1, x2: np.log(x1) + x1 * x2 - np.sin(x2)
         >>> print(ad.viz.trace_table(f, 2.0, 5.0))   # doctest: +ELLIPSIS
         Primal trace (forward evaluation)
-        entry  definition            value
-        -----  --------------------  -------
-        v₋₁    x₁                    2.0000
-        v₀     x₂                    5.0000
-        v₁     log(v₋₁)              0.6931
+        entry  definition         value
+        -----  -----------------  -------
+        v₋₁    x₁                 2.0000
+        v₀     x₂                 5.0000
+        v₁     log(v₋₁)           0.6931
         ...
     """
     out, pullback = vjp(f, *inputs)
