@@ -12,15 +12,17 @@ Examples:
 
 import sys as _sys
 
-from autodiff import autograd, registry, viz
+from autodiff import autograd, models, nn, optim, registry, tree, viz
 from autodiff import numpy_api as _numpy_api
 from autodiff import ops as _ops  # noqa: F401  (declares the primitives)
 from autodiff import unsupported as _unsupported  # noqa: F401  (the reasons errors give)
 from autodiff.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from autodiff.compare import builtin_problem, compare_modes
+from autodiff.construct import array, asarray  # (and the linspace composite)
 from autodiff.core import raw
 from autodiff.forward import Dual, jvp
 from autodiff.functions import fft, linalg, special
+from autodiff.io import load, save
 from autodiff.jacobian import (
     SweepCount,
     confirm_vjp,
@@ -31,7 +33,6 @@ from autodiff.jacobian import (
     jacrev,
     linearize,
 )  # fmt: skip
-from autodiff.ops.joining import split
 from autodiff.reverse import Tape, Traced, grad, tape, value_and_grad, vjp
 from autodiff.tensor import (
     Tensor,
@@ -42,6 +43,7 @@ from autodiff.tensor import (
     float64,
     full,
     full_like,
+    get_default_dtype,
     int64,
     is_tensor,
     linspace,
@@ -52,6 +54,7 @@ from autodiff.tensor import (
     rand_like,
     randn,
     randn_like,
+    set_default_dtype,
     tensor,
     zeros,
     zeros_like,
@@ -59,7 +62,6 @@ from autodiff.tensor import (
 from autodiff.testing import check_grads
 
 _numpy_api.install(globals())
-_numpy_api.dispatch_also(_numpy_api.np.split)(split)
 for _space in (linalg, fft, special):
     _sys.modules[_space.__name__] = _space
 
@@ -71,13 +73,10 @@ __all__ = [
     "compare_modes", "builtin_problem",
     "Tensor", "tensor", "zeros", "ones", "full", "arange", "linspace", "eye", "zeros_like",
     "ones_like", "full_like", "rand", "randn", "rand_like", "randn_like", "manual_seed",
-    "is_tensor", "float32", "float64", "int64", "bool_",
+    "is_tensor", "float32", "float64", "int64", "bool_", "set_default_dtype", "get_default_dtype",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd",
-    "Dual", "Traced", "Tape", "raw", "registry", "linalg", "fft", "special", "split", "viz",
-] + [op.name for op in registry.ops() if op.module == ""]  # fmt: skip
-
-# the PyTorch-style layers on top of the Tensor facade (they import the names above)
-from autodiff import models, nn, optim  # noqa: E402
-from autodiff.io import load, save  # noqa: E402
-
-__all__ += ["load", "models", "nn", "optim", "save"]
+    "Dual", "Traced", "Tape", "raw", "registry", "linalg", "fft", "special", "viz",
+    "tree",
+    "array", "asarray",
+    "load", "save", "models", "nn", "optim",
+] + [f.name for f in [*registry.ops(), *registry.composites()] if f.module == ""]  # fmt: skip

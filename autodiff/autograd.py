@@ -4,21 +4,24 @@ The ``Tensor`` facade records on the same :class:`~autodiff.reverse.Node` tape a
 this module adds is PyTorch's bookkeeping around the sweep: a per-thread grad mode, ``.grad``
 that accumulates on leaves, freeing the graph after a backward unless ``retain_graph=True``,
 version checks on saved tensors, and ``create_graph=True`` for derivatives of derivatives.
+
+Imports run one way: :mod:`autodiff.tensor` imports this module, never the reverse. This module
+knows a tensor only by what it holds (``_node``, ``_value``, ``shape``, ``dtype``) and makes new
+ones through the trace they belong to, ``t._trace.wrap(value, node)``.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from autodiff.core import Box
 from autodiff.reverse import Node, backward_sweep
-
-if TYPE_CHECKING:
-    from autodiff.tensor import Tensor
 
 _mode = threading.local()
 
@@ -82,15 +85,46 @@ def enable_grad() -> Iterator[None]:
 
 
 class TensorNode(Node):
-    """A tape entry made by the Tensor facade: also keeps the input tensors and their versions."""
+    """A tape entry made by the Tensor facade: a :class:`~autodiff.reverse.Node` that also keeps
+    the version counters of its input tensors and of its output, to refuse a stale gradient.
+
+    Attributes:
+        versions: ``(counter, version)`` per input tensor: its version counter (a one-element
+            list that in-place operations bump) and the version it had when recorded.
+        out_version: the output tensor's version counter; ``out_seen``: its version then.
+        freed: the graph was released by a backward without ``retain_graph=True``.
+        retain_ref: a weak reference to the output tensor once it called ``.retain_grad()``.
+    """
 
     __slots__ = ("freed", "out_seen", "out_version", "retain_ref", "versions")
 
+    def __init__(
+        self,
+        op: Any,
+        args: Any,
+        params: dict,
+        ans: Any,
+        parents: Any,
+        versions: tuple[tuple[list[int], int], ...],
+        out_version: list[int],
+    ) -> None:
+        super().__init__(op, args, params, ans, parents)
+        self.versions = versions
+        self.out_version = out_version
+        self.out_seen = out_version[0]
+        self.freed = False
+        self.retain_ref: Any = None
+
 
 class LeafNode(Node):
-    """The tape entry of a leaf tensor that requires grad (PyTorch's ``AccumulateGrad``)."""
+    """The tape entry of a leaf tensor that requires grad (PyTorch's ``AccumulateGrad``): holds
+    a weak reference to the tensor, whose ``.grad`` the backward sweep accumulates into."""
 
     __slots__ = ("tensor_ref",)
+
+    def __init__(self, tensor: Any) -> None:
+        super().__init__(None, (), {}, tensor._value, ())
+        self.tensor_ref = weakref.ref(tensor)
 
 
 FREED = (
@@ -115,9 +149,7 @@ class _Retained:
 _RETAINED = _Retained()
 
 
-def _preparer(create_graph: bool, visited: list):
-    from autodiff.tensor import Tensor
-
+def _preparer(create_graph: bool, visited: list, wrap: Any):
     def prepare(node: TensorNode) -> tuple[Any, Any]:
         if node.freed:
             raise RuntimeError(FREED)
@@ -137,21 +169,21 @@ def _preparer(create_graph: bool, visited: list):
         visited.append(node)
         if create_graph:
             # the saved values, as tensors on the graph, so the sweep itself is recorded
-            args = tuple(Tensor._wrap(a, p) if p is not None else a
+            args = tuple(wrap(a, p) if p is not None else a
                          for a, p in zip(node.args, node.parents))  # fmt: skip
-            return args, Tensor._wrap(node.ans, node)
+            return args, wrap(node.ans, node)
         return node.args, node.ans
 
     return prepare
 
 
 def run_backward(
-    roots: Sequence[Tensor],
+    roots: Sequence[Box],
     grads: Sequence[Any],
     *,
     retain_graph: bool,
     create_graph: bool,
-    inputs: Sequence[Tensor] | None = None,
+    inputs: Sequence[Box] | None = None,
 ) -> list[Any] | None:
     """The sweep behind ``Tensor.backward`` and ``autograd.grad``.
 
@@ -176,10 +208,9 @@ def run_backward(
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
         keep = {t._node for t in inputs}
     visited: list[TensorNode] = []
+    prepare = _preparer(create_graph, visited, roots[0]._trace.wrap)
     with enable_grad() if create_graph else no_grad():
-        found = backward_sweep(
-            seeds, keep=keep, prepare=_preparer(create_graph, visited), release=not retain_graph
-        )
+        found = backward_sweep(seeds, keep=keep, prepare=prepare, release=not retain_graph)
     if not retain_graph:
         for node in visited:
             node.freed = True
@@ -195,24 +226,23 @@ def run_backward(
 
 
 def _plain(g: Any) -> Any:
-    from autodiff.tensor import Tensor
+    """A gradient as a plain array: a tensor's value, or the array itself."""
+    return g._value if isinstance(g, Box) else g
 
-    return g._value if isinstance(g, Tensor) else g
 
-
-def _as_tensor(g: Any, like: Tensor, create_graph: bool) -> Any:
-    from autodiff.tensor import Tensor
-
+def _as_tensor(g: Any, like: Box, create_graph: bool) -> Any:
+    """A gradient found by the sweep as a tensor (recorded only with ``create_graph``)."""
     if g is None:
         return None
-    if isinstance(g, Tensor):
-        return g if create_graph else Tensor._wrap(g._value, None)
-    return Tensor._wrap(np.asarray(g, dtype=like.dtype), None)
+    wrap = like._trace.wrap
+    if isinstance(g, Box):
+        return g if create_graph else wrap(g._value, None)
+    return wrap(np.asarray(g, dtype=like.dtype), None)
 
 
 def grad(
-    outputs: Tensor | Sequence[Tensor],
-    inputs: Tensor | Sequence[Tensor],
+    outputs: Box | Sequence[Box],
+    inputs: Box | Sequence[Box],
     grad_outputs: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
@@ -231,13 +261,11 @@ def grad(
         >>> float(dy), float(d2y)
         (12.0, 12.0)
     """
-    from autodiff.tensor import Tensor
-
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    outs = [outputs] if isinstance(outputs, Box) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Box) else list(inputs)
     if grad_outputs is None:
         gs = [None] * len(outs)
-    elif isinstance(grad_outputs, Tensor):
+    elif isinstance(grad_outputs, Box):
         gs = [grad_outputs]
     else:
         gs = list(grad_outputs)
@@ -252,10 +280,9 @@ def grad(
     return tuple(result)
 
 
-def _seed(out: Tensor, gradient: Any, create_graph: bool) -> Any:
+def _seed(out: Box, gradient: Any, create_graph: bool) -> Any:
     """The starting cotangent of a backward pass, checked like PyTorch checks it."""
-    from autodiff.tensor import Tensor
-
+    wrap = out._trace.wrap
     if gradient is None:
         if out.numel() != 1:
             raise RuntimeError(
@@ -264,8 +291,8 @@ def _seed(out: Tensor, gradient: Any, create_graph: bool) -> Any:
                 "first, e.g. out.sum().backward()"
             )
         g = np.ones(out.shape, dtype=out.dtype)
-        return Tensor._wrap(g, None) if create_graph else g
-    g = gradient if isinstance(gradient, Tensor) else Tensor._wrap(np.asarray(gradient), None)
+        return wrap(g, None) if create_graph else g
+    g = gradient if isinstance(gradient, Box) else wrap(np.asarray(gradient), None)
     if tuple(g.shape) != tuple(out.shape):
         raise RuntimeError(
             f"Mismatch in shape: grad_output[0] has a shape of {tuple(g.shape)} and output[0] "
@@ -274,12 +301,12 @@ def _seed(out: Tensor, gradient: Any, create_graph: bool) -> Any:
     if not np.issubdtype(g.dtype, np.floating):
         raise TypeError(f"gradient must be a floating point tensor, got dtype {g.dtype}")
     if g.dtype != out.dtype:
-        g = Tensor._wrap(g._value.astype(out.dtype), None)
+        g = wrap(g._value.astype(out.dtype), None)
     return g if create_graph else g._value
 
 
 def backward(
-    tensor: Tensor, gradient: Any = None, retain_graph: bool | None = None,
+    tensor: Box, gradient: Any = None, retain_graph: bool | None = None,
     create_graph: bool = False,
 ) -> None:  # fmt: skip
     """``tensor.backward(...)``: accumulate gradients into the leaves' ``.grad``."""

@@ -12,6 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from autodiff import tree
+from autodiff.boundary import (
+    flat_function,
+    flatten_args,
+    level_mark,
+    unbox_aux,
+)
 from autodiff.core import (
     EMPTY,
     Box,
@@ -155,7 +162,7 @@ def _as_tuple(x: Any, what: str) -> tuple:
     )
 
 
-def _check_tangent(primal: Any, tangent: Any, i: int) -> Any:
+def _check_tangent(primal: Any, tangent: Any, i: int | str) -> Any:
     tangent = check_float(tangent, f"tangent {i}")
     pshape, tshape = shape_of(primal), shape_of(tangent)
     if pshape != tshape:
@@ -173,17 +180,22 @@ def _check_tangent(primal: Any, tangent: Any, i: int) -> Any:
     return tangent
 
 
-def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+def jvp(
+    f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False
+) -> tuple:
     """Evaluate ``f(*primals)`` and its directional derivative ``J·tangents`` in one sweep.
 
     Args:
         f: a function of arrays, written with NumPy or ``autodiff`` functions.
-        primals: the point, one entry per argument of ``f`` (arrays or Python floats).
-        tangents: the direction, same shapes and dtypes as ``primals``.
+        primals: the point, one entry per argument of ``f`` (arrays or Python floats); an
+            entry may be a pytree (nested dicts, lists, tuples, namedtuples of arrays).
+        tangents: the direction, same structures, shapes and dtypes as ``primals``.
+        has_aux: ``f`` returns a pair ``(out, aux)``; ``aux`` comes back as plain values.
 
     Returns:
-        ``(out, tangent_out)``: ``f(*primals)`` and ``J·v``. If ``f`` returns a tuple, both are
-        tuples. An output that does not depend on the inputs has a zero tangent.
+        ``(out, tangent_out)``: ``f(*primals)`` and ``J·v``, both with the structure of ``f``'s
+        output (``(out, tangent_out, aux)`` with ``has_aux``). An output that does not depend
+        on the inputs has a zero tangent.
 
     Examples:
         >>> import numpy as np, autodiff as ad
@@ -192,14 +204,31 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         >>> ad.jvp(Q, (a, b), (np.ones(2), np.zeros(2)))[1]   # dQ/da · 1 = 9a²
         array([36., 81.])
     """
-    primals = tuple(
-        check_float(p, f"primal {i}") for i, p in enumerate(_as_tuple(primals, "primals"))
-    )
+    primals = _as_tuple(primals, "primals")
     tangents = _as_tuple(tangents, "tangents")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
-    tangents = tuple(_check_tangent(p, t, i) for i, (p, t) in enumerate(zip(primals, tangents)))
-    return jvp_batched(f, primals, tangents, batch=0)
+    flat_p, trees = flatten_args(f, primals, range(len(primals)), "jvp", label="primal {k}")
+    flat_t = []
+    for i, (treedef, t) in enumerate(zip(trees, tangents)):
+        pairs, t_tree = tree.flatten_with_paths(t)
+        if t_tree != treedef:
+            raise TypeError(
+                f"tangent {i} has structure {t_tree} but primal {i} has structure {treedef}; "
+                "a tangent must have the structure of its primal"
+            )
+        flat_t.extend((f"{i}{path}", leaf) for path, leaf in pairs)
+    flat_t = tuple(_check_tangent(p, t, i) for p, (i, t) in zip(flat_p, flat_t))
+    mark = level_mark() if has_aux else 0
+    found: list = []  # (out structure, aux)
+
+    g = flat_function(f, trees, has_aux, "jvp", found)
+
+    out, t = jvp_batched(g, flat_p, flat_t, batch=0)
+    out_tree, aux = found[-1]
+    if not out_tree.is_leaf:
+        out, t = tree.unflatten(out_tree, out), tree.unflatten(out_tree, t)
+    return (out, t, unbox_aux(aux, mark)) if has_aux else (out, t)
 
 
 def jvp_batched(f: Callable[..., Any], primals: tuple, tangents: tuple, batch: int) -> Any:

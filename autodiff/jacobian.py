@@ -42,7 +42,18 @@ from typing import Any
 import numpy as np
 
 from autodiff import functions as anp
+from autodiff import tree
 from autodiff.basis import DiagonalBasis
+from autodiff.boundary import (
+    flatten_args,
+    flatten_output,
+    level_mark,
+    positional_names,
+    split_aux,
+    substitute,
+    unbox_aux,
+    unflatten_args,
+)
 from autodiff.core import Box, check_float, jvp_rule, prod, raw, shape_of
 from autodiff.forward import jvp, jvp_batched
 from autodiff.reverse import (
@@ -181,20 +192,33 @@ def _argnums(argnums: Any, nargs: int, who: str) -> tuple[int, ...]:
     return nums
 
 
+class _Flat:
+    """``f`` as a function of the flat leaves of its differentiated arguments, returning the
+    tuple of its output's leaves; it remembers the output's structure and ``aux``."""
+
+    def __init__(self, f, args, kwargs, nums, trees, who, has_aux) -> None:
+        self.f, self.args, self.kwargs, self.nums, self.trees = f, args, kwargs, nums, trees
+        self.who, self.has_aux = who, has_aux
+        self.out_tree = None
+        self.aux = None
+
+    def __call__(self, *leaves: Any) -> tuple:
+        out = self.f(*substitute(self.args, self.nums, unflatten_args(self.trees, leaves)),
+                     **self.kwargs)  # fmt: skip
+        if self.has_aux:
+            out, self.aux = split_aux(out, self.who)
+        outs, self.out_tree = flatten_output(out, self.who)
+        return outs
+
+
 def _prepare(
-    f: Callable[..., Any], args: tuple, kwargs: dict, argnums: Any, who: str
-) -> tuple[Callable[..., Any], tuple, tuple[int, ...]]:
-    """``g(*diff) = f(*args with the differentiated ones replaced)`` and the checked primals."""
+    f: Callable[..., Any], args: tuple, kwargs: dict, argnums: Any, who: str, has_aux: bool = False
+) -> tuple[_Flat, tuple, tuple[int, ...]]:
+    """``g(*leaves) = leaves of f(*args with the differentiated ones replaced)`` and the checked
+    leaves of the differentiated arguments (pytrees are flattened here, at the boundary)."""
     nums = _argnums(argnums, len(args), who)
-    primals = tuple(check_float(args[k], f"argument {k} of {who}") for k in nums)
-
-    def g(*diff: Any) -> Any:
-        full = list(args)
-        for k, d in zip(nums, diff):
-            full[k] = d
-        return f(*full, **kwargs)
-
-    return g, primals, nums
+    primals, trees = flatten_args(f, args, nums, who)
+    return _Flat(f, args, kwargs, nums, trees, who, has_aux), primals, nums
 
 
 def _only(g: Callable[..., Any], primals: tuple, p: int) -> Callable[[Any], Any]:
@@ -383,16 +407,19 @@ def _others_zero(ct: Any, outs: tuple, i: int, batch: int | None) -> tuple:
     )
 
 
-def _arrange(jacs: list, multi: bool, argnums: Argnums) -> Any:
-    """JAX's layout: outputs outside, arguments inside (``J[i][j] = ∂ outᵢ / ∂ xⱼ``).
+def _arrange(jacs: list, g: _Flat, per_arg: bool) -> Any:
+    """JAX's layout: the output's structure outside, the arguments' inside
+    (``J[out_key][in_key] = ∂ out[out_key] / ∂ x[in_key]``).
 
-    ``jacs[j]`` is the Jacobian for argument ``j`` (a tuple over outputs when ``multi``).
+    ``jacs[j][i]`` is the Jacobian of output leaf ``i`` with respect to input leaf ``j``.
     """
-    per_arg = isinstance(argnums, (tuple, list))
-    if not multi:
-        return tuple(jacs) if per_arg else jacs[0]
-    n_out = len(jacs[0])
-    return tuple(tuple(j[i] for j in jacs) if per_arg else jacs[0][i] for i in range(n_out))
+    per_output = []
+    for i in range(g.out_tree.num_leaves):
+        per_in = unflatten_args(g.trees, [jac[i] for jac in jacs])
+        per_output.append(tuple(per_in) if per_arg else per_in[0])
+    if g.out_tree.is_leaf:
+        return per_output[0]
+    return tree.unflatten(g.out_tree, per_output)
 
 
 # --------------------------------------------------------------------------------------------
@@ -474,6 +501,7 @@ class JacobianFunction:
         chunk_size: int | None,
         return_choice: bool = False,
         who: str | None = None,
+        has_aux: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
@@ -487,6 +515,7 @@ class JacobianFunction:
         self.vectorize = vectorize
         self.chunk_size = chunk_size
         self.return_choice = return_choice
+        self.has_aux = has_aux
         self.last_choice: ModeChoice | None = None
         name = getattr(f, "__name__", type(f).__name__)
         if isinstance(f, JacobianFunction) and who:  # hessian = jacfwd(jacrev(f)): name f
@@ -509,12 +538,13 @@ class JacobianFunction:
         )
 
     def _run(self, args: tuple, kwargs: dict, compute: bool) -> tuple[Any, ModeChoice]:
-        g, primals, _ = _prepare(self.f, args, kwargs, self.argnums, self.who)
+        mark = level_mark() if self.has_aux else 0
+        g, primals, _ = _prepare(self.f, args, kwargs, self.argnums, self.who, self.has_aux)
         if self.mode == "forward":
-            if compute:
+            if compute and primals:
                 out, jacs = _jacfwd(g, primals, self.vectorize, self.chunk_size)
-            else:  # only the output's size is needed
-                out, jacs = g(*(raw(p) for p in primals)), None
+            else:  # only the output's size is needed (or there is nothing to differentiate)
+                out, jacs = g(*(raw(p) for p in primals)), ([] if compute else None)
             choice = self._choice("forward", primals, out)
         else:
             # reverse and auto both record f on a tape first; auto learns the output size from
@@ -533,8 +563,10 @@ class JacobianFunction:
                 _, jacs = _jacfwd(g, primals, self.vectorize, self.chunk_size)
         if jacs is None:
             return None, choice
-        multi = isinstance(jacs[0], tuple)
-        return _arrange(jacs, multi, self.argnums), choice
+        jac = _arrange(jacs, g, isinstance(self.argnums, (tuple, list)))
+        if self.has_aux:
+            jac = (jac, unbox_aux(g.aux, mark))
+        return jac, choice
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         jac, choice = self._run(args, kwargs, compute=True)
@@ -552,6 +584,7 @@ def jacfwd(
     *,
     vectorize: bool = True,
     chunk_size: int | None = None,
+    has_aux: bool = False,
 ) -> JacobianFunction:
     """The Jacobian of ``f`` by forward mode: column ``j`` is the JVP ``J·eⱼ``.
 
@@ -564,6 +597,12 @@ def jacfwd(
             ``False`` runs ``n`` separate sweeps, the textbook cost model. Same Jacobian.
         chunk_size: with ``vectorize``, at most this many basis vectors per sweep
             (``ceil(n / chunk_size)`` sweeps) to bound memory.
+        has_aux: ``f`` returns a pair ``(out, aux)``; the Jacobian function then returns
+            ``(J, aux)``, with ``aux`` as plain values (as in JAX).
+
+    Pytrees: an argument and the output may be nested dicts, lists, tuples and namedtuples of
+    arrays. ``J`` then has the output's structure outside and the argument's inside, as in JAX:
+    ``J[out_key][in_key]`` has shape ``out[out_key].shape + x[in_key].shape``.
 
     Returns:
         A :class:`JacobianFunction`: call it with ``f``'s arguments to get ``J`` of shape
@@ -583,7 +622,7 @@ def jacfwd(
                [ 0., 81.]]), array([[-12.,   0.],
                [  0.,  -8.]]))
     """
-    return JacobianFunction(f, argnums, "forward", vectorize, chunk_size)
+    return JacobianFunction(f, argnums, "forward", vectorize, chunk_size, has_aux=has_aux)
 
 
 def jacrev(
@@ -592,6 +631,7 @@ def jacrev(
     *,
     vectorize: bool = True,
     chunk_size: int | None = None,
+    has_aux: bool = False,
 ) -> JacobianFunction:
     """The Jacobian of ``f`` by reverse mode: row ``i`` is the VJP ``Jᵀ·eᵢ``.
 
@@ -604,6 +644,7 @@ def jacrev(
         vectorize: one batched backward sweep for all ``m`` rows (default), or ``False`` for
             ``m`` separate sweeps. Same Jacobian.
         chunk_size: with ``vectorize``, at most this many rows per sweep.
+        has_aux: ``f`` returns ``(out, aux)``; the Jacobian function returns ``(J, aux)``.
 
     Returns:
         A :class:`JacobianFunction` giving ``J`` of shape ``out.shape + in.shape``.
@@ -616,7 +657,7 @@ def jacrev(
         >>> ad.jacrev(lambda x: np.sum(x**2))(np.array([1.0, 2.0]))   # a gradient: one row
         array([2., 4.])
     """
-    return JacobianFunction(f, argnums, "reverse", vectorize, chunk_size)
+    return JacobianFunction(f, argnums, "reverse", vectorize, chunk_size, has_aux=has_aux)
 
 
 def jacobian(
@@ -627,6 +668,7 @@ def jacobian(
     vectorize: bool = True,
     chunk_size: int | None = None,
     return_choice: bool = False,
+    has_aux: bool = False,
 ) -> JacobianFunction:
     """The Jacobian of ``f`` in forward or reverse mode, chosen by the sizes when ``mode="auto"``.
 
@@ -645,6 +687,8 @@ def jacobian(
         vectorize: one batched sweep for all basis vectors (default) or one sweep each.
         chunk_size: with ``vectorize``, at most this many basis vectors per sweep.
         return_choice: return ``(J, ModeChoice)`` instead of ``J``.
+        has_aux: ``f`` returns ``(out, aux)``; the result is ``(J, aux)`` (with
+            ``return_choice``: ``((J, aux), choice)``).
 
     Returns:
         A :class:`JacobianFunction`.
@@ -661,7 +705,7 @@ def jacobian(
         >>> ad.jacobian(lambda x: np.sum(x**2)).explain(np.zeros(4)).mode
         'reverse'
     """  # noqa: E501
-    return JacobianFunction(f, argnums, mode, vectorize, chunk_size, return_choice)
+    return JacobianFunction(f, argnums, mode, vectorize, chunk_size, return_choice, has_aux=has_aux)
 
 
 # --------------------------------------------------------------------------------------------
@@ -675,6 +719,7 @@ def hessian(
     *,
     vectorize: bool = True,
     chunk_size: int | None = None,
+    has_aux: bool = False,
 ) -> JacobianFunction:
     """The Hessian of ``f``, forward over reverse: ``jacfwd(jacrev(f))``.
 
@@ -690,6 +735,10 @@ def hessian(
         argnums: an int or a tuple of ints.
         vectorize: passed to both builders.
         chunk_size: passed to both builders.
+        has_aux: ``f`` returns ``(out, aux)``; the result is ``(H, aux)``.
+
+    For a pytree argument (a dict of parameters) the Hessian is nested like JAX's:
+    ``H[k1][k2] = ∂²f / ∂x[k1] ∂x[k2]``.
 
     Examples:
         >>> import numpy as np, autodiff as ad
@@ -698,8 +747,12 @@ def hessian(
         array([[2., 2.],
                [2., 6.]])
     """
-    inner = JacobianFunction(f, argnums, "reverse", vectorize, chunk_size, who="hessian")
-    return JacobianFunction(inner, argnums, "forward", vectorize, chunk_size, who="hessian")
+    inner = JacobianFunction(
+        f, argnums, "reverse", vectorize, chunk_size, who="hessian", has_aux=has_aux
+    )
+    return JacobianFunction(
+        inner, argnums, "forward", vectorize, chunk_size, who="hessian", has_aux=has_aux
+    )
 
 
 def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
@@ -748,12 +801,24 @@ class LinearizedJVP:
     whose JVP rules each call applies.
     """
 
-    def __init__(self, nodes: list, leaves: list, outs: list, primals: tuple, multi: bool):
+    def __init__(
+        self,
+        nodes: list,
+        leaves: list,
+        outs: list,
+        primals: tuple,
+        multi: bool,
+        in_trees: list | None = None,
+        out_tree: Any = None,
+    ):
         self._nodes = nodes
         self._leaves = leaves
         self._outs = outs  # per output: (node or None, value)
         self._primals = primals
         self._multi = multi
+        # pytrees: the structure of each argument and of the output (None: flat arrays)
+        self._in_trees = in_trees
+        self._out_tree = out_tree
 
     @property
     def tape(self) -> list:
@@ -761,6 +826,25 @@ class LinearizedJVP:
         return list(self._nodes)
 
     def __call__(self, *tangents: Any) -> Any:
+        if self._in_trees is None:
+            return self._flat_call(*tangents)
+        if len(tangents) != len(self._in_trees):
+            raise TypeError(
+                f"jvp_fn takes one tangent per primal ({len(self._in_trees)}), got {len(tangents)}"
+            )
+        flat = []
+        for i, (treedef, t) in enumerate(zip(self._in_trees, tangents)):
+            leaves, t_tree = tree.flatten(t)
+            if t_tree != treedef:
+                raise TypeError(
+                    f"tangent {i} has structure {t_tree} but primal {i} has structure "
+                    f"{treedef}; a tangent must have the structure of its primal"
+                )
+            flat.extend(leaves)
+        out = self._flat_call(*flat)
+        return tree.unflatten(self._out_tree, out if self._multi else (out,))
+
+    def _flat_call(self, *tangents: Any) -> Any:
         if len(tangents) != len(self._primals):
             raise TypeError(
                 f"jvp_fn takes one tangent per primal ({len(self._primals)}), got {len(tangents)}"
@@ -817,20 +901,23 @@ def linearize(f: Callable[..., Any], *primals: Any) -> tuple[Any, LinearizedJVP]
         ...                                       (np.array([0.0, 1.0]),), (np.ones(2),))[1])
         True
     """
-    primals = tuple(
-        snapshot(check_float(p, f"argument {i} of linearize")) for i, p in enumerate(primals)
-    )
-    out, checked, leaves, trace = record(f, primals, "linearize")
+    flat, trees = flatten_args(f, primals, range(len(primals)), "linearize")
+    flat = tuple(snapshot(p) for p in flat)
+    g = _Flat(f, primals, {}, range(len(primals)), trees, "linearize", False)
+    _, checked, leaves, trace = record(g, flat, "linearize")
     _note(recordings=1)
-    multi = isinstance(out, tuple)
     outs = []  # per output: (node or None, value)
     for o in checked:
         owned = type(o) is Traced and o._trace is trace
         outs.append((o.node, o._value) if owned else (None, o))
     nodes = tape_nodes([node for node, _ in outs if node is not None])
-    linear = LinearizedJVP([n for n in nodes if n.op is not None], leaves, outs, primals, multi)
     values = tuple(held_copy(value, node) for node, value in outs)
-    return (values if multi else values[0]), linear
+    op_nodes = [n for n in nodes if n.op is not None]
+    out_tree = g.out_tree
+    if all(t.is_leaf for t in trees) and out_tree.is_leaf:  # flat arrays: no pytree handling
+        return values[0], LinearizedJVP(op_nodes, leaves, outs, flat, False)
+    linear = LinearizedJVP(op_nodes, leaves, outs, flat, True, trees, out_tree)
+    return tree.unflatten(out_tree, values), linear
 
 
 # --------------------------------------------------------------------------------------------
@@ -903,19 +990,8 @@ class VJPReport:
 
 
 def _names(f: Callable[..., Any], k: int) -> list[str]:
-    import inspect
-
-    try:
-        params = [
-            p.name
-            for p in inspect.signature(f).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-    except (TypeError, ValueError):
-        params = []
-    if len(params) >= k:
-        return params[:k]
-    return [str(i) for i in range(k)]
+    params = positional_names(f)
+    return params[:k] if len(params) >= k else [str(i) for i in range(k)]
 
 
 def _max_diffs(pairs: list[tuple[Any, Any]]) -> tuple[float, float]:

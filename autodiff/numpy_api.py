@@ -27,15 +27,15 @@ from autodiff.registry import Composite, Op, ops
 NONDIFF_UFUNCS = {
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
     "logical_or", "logical_xor", "logical_not", "isnan", "isinf", "isfinite", "signbit",
-    "floor", "ceil", "trunc", "rint", "floor_divide", "remainder", "fmod", "bitwise_and",
-    "bitwise_or", "bitwise_xor", "invert",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "invert",
 }  # fmt: skip
 NONDIFF_FUNCTIONS = {
     np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero,
     np.count_nonzero, np.isclose, np.allclose, np.array_equal, np.zeros_like, np.ones_like,
-    np.empty_like, np.full_like, np.result_type, np.any, np.all, np.round, np.around,
+    np.empty_like, np.full_like, np.result_type, np.any, np.all,
     np.searchsorted, np.unique, np.iscomplexobj, np.isrealobj, np.may_share_memory,
-    np.shares_memory, np.array_repr, np.array_str, np.floor, np.ceil, np.sign,
+    np.shares_memory, np.array_repr, np.array_str,
+    np.argpartition, np.nanargmax, np.nanargmin, np.flatnonzero, np.lexsort, np.digitize,
 }  # fmt: skip
 UFUNC_ALIASES = {"absolute": "abs", "true_divide": "divide"}
 FUNCTION_ALIASES = {np.amax: "max", np.amin: "min", np.abs: "abs", np.absolute: "abs"}
@@ -184,10 +184,15 @@ def _unsupported_message(what: str, func: Any, box: Any) -> str:
 
 
 def _no_array(self, dtype=None, copy=None):
+    kind = type(self).__name__
     raise TypeError(
-        f"cannot turn a {type(self).__name__} into a NumPy array: that would drop its derivative. "
-        "Use autodiff's functions (or np.* functions, which dispatch to them), e.g. ad.stack "
-        "instead of np.array([...])"
+        f"NumPy asked a traced value ({kind}) for a plain array: np.array([...]) or "
+        "np.asarray(...) of traced values, or a function that converts its input, would drop its "
+        "derivative. "
+        "Build arrays from traced values with ad.array([...]) or ad.asarray(...), which accept "
+        "nested lists mixing traced values and numbers, or with ad.stack([...]); call np.* "
+        "functions on the traced values themselves (they dispatch to autodiff); use ad.raw(x) "
+        "for the value without its derivative"
     )
 
 
@@ -250,12 +255,17 @@ def _install_box_methods(get: Callable[[str], Callable]) -> None:
         ("truediv", "divide"),
         ("pow", "power"),
         ("matmul", "matmul"),
+        ("mod", "remainder"),  # Python's % is NumPy's remainder (the sign of the divisor)
+        ("floordiv", "floor_divide"),
     ]:
         op = get_op(opname)
         setattr(B, f"__{name}__", _binary(op))
         # x + y and x * y equal y + x and y * x exactly (IEEE), so 3 * x records x first, as
         # PyTorch's graph does (its __rmul__ is self.mul(other))
         setattr(B, f"__r{name}__", _binary(op, reflected=opname not in ("add", "multiply")))
+    B.__divmod__ = lambda self, other: get("divmod")(self, other)
+    B.__rdivmod__ = lambda self, other: get("divmod")(other, self)
+    B.__round__ = lambda self, ndigits=None: get("round")(self, ndigits or 0)
     B.__neg__ = _unary(get_op("negative"))
     B.__abs__ = _unary(get_op("abs"))
     B.__pos__ = lambda self: self
@@ -308,17 +318,22 @@ def _install_box_methods(get: Callable[[str], Callable]) -> None:
 
     B.reshape = reshape
     B.transpose = transpose
-    B.flatten = lambda self: get("reshape")(self, (-1,))
+    B.flatten = lambda self, order="C": get("ravel")(self, order)
     B.ravel = B.flatten
     B.copy = lambda self: self
     B.astype = lambda self, dtype, copy=True: get("astype")(self, dtype)
     for name in [
         "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "swapaxes", "squeeze",
-        "clip", "dot", "repeat", "diagonal", "trace",
+        "clip", "dot", "repeat", "diagonal", "trace", "take",
     ]:  # fmt: skip
         setattr(B, name, _method(get, name))
     B.argmax = lambda self, *a, **k: np.argmax(raw(self), *a, **k)
     B.argmin = lambda self, *a, **k: np.argmin(raw(self), *a, **k)
+    B.argsort = lambda self, *a, **k: np.argsort(raw(self), *a, **k)
+    B.argpartition = lambda self, *a, **k: np.argpartition(raw(self), *a, **k)
+    B.nonzero = lambda self: np.nonzero(raw(self))
+    B.searchsorted = lambda self, v, *a, **k: np.searchsorted(raw(self), raw(v), *a, **k)
+    B.cumprod = _method(get, "cumprod")
 
 
 def _method(get, name):
@@ -373,10 +388,22 @@ def _wire(op: Op | Composite) -> None:
     elif _ROOT:
         _ROOT[0][op.name] = public
     for np_fn in _numpy_twins(op):
-        if isinstance(np_fn, np.ufunc):
-            _ufunc_table[np_fn.__name__] = op if isinstance(op, Op) else _CompositeUfunc(op)
+        key = _ufunc_name(np_fn)
+        if key is not None:
+            if isinstance(op, Composite) and type(_ufunc_table.get(key)) is Op:
+                continue  # another name of a ufunc an op serves (np.mod is np.remainder)
+            _ufunc_table[key] = op if isinstance(op, Op) else _CompositeUfunc(op)
         else:
             _function_table[np_fn] = public
+
+
+def _ufunc_name(np_fn: Any) -> str | None:
+    """The dispatch key of a ufunc twin: its ``__name__`` (ufuncs dispatch by name). A twin given
+    as a string names a ufunc of an optional package without importing it (``"erf"`` stands for
+    ``scipy.special.erf``); ``None`` for a function."""
+    if isinstance(np_fn, np.ufunc):
+        return np_fn.__name__
+    return np_fn if isinstance(np_fn, str) else None
 
 
 def _unwire(op: Op | Composite) -> None:
@@ -388,10 +415,11 @@ def _unwire(op: Op | Composite) -> None:
         if space is not None and space.get(op.name) is public:
             del space[op.name]
     for np_fn in _numpy_twins(op):
-        if isinstance(np_fn, np.ufunc):
-            entry = _ufunc_table.get(np_fn.__name__)
+        key = _ufunc_name(np_fn)
+        if key is not None:
+            entry = _ufunc_table.get(key)
             if entry is op or getattr(entry, "composite", None) is op:
-                del _ufunc_table[np_fn.__name__]
+                del _ufunc_table[key]
         elif _function_table.get(np_fn) is public:
             del _function_table[np_fn]
 

@@ -234,6 +234,7 @@ class Composite:
     samples: Callable[[Any], list] | None = None
     torch: str | None = None
     doc: str = ""
+    torch_args: dict[str, str] = field(default_factory=dict)
 
     @property
     def public(self) -> Callable[..., Any]:
@@ -254,6 +255,7 @@ def defcomposite(
     samples: Callable[[Any], list] | None = None,
     torch: str | None = None,
     doc: str = "",
+    torch_args: dict[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: declare a public function written with registered ops.
 
@@ -285,6 +287,7 @@ def defcomposite(
             samples=samples,
             torch=torch,
             doc=doc or (fn.__doc__ or "").strip().split("\n")[0],
+            torch_args=dict(torch_args or {}),
         )
         _COMPOSITES[key] = comp
         for hook in _wire:
@@ -326,7 +329,14 @@ def _rule_from_partial(d: Rule) -> Rule:
 
     def rule(t, ans, *args, **params):
         dx = d(ans, *args, **params) if params else d(ans, *args)
-        if type(dx) is np.ndarray and dx.size >= _IN_PLACE_MIN_SIZE:
+        # in place only into a fresh temporary: never into ans or an argument, whatever the
+        # reference count says (3.14 borrows references that the count does not see)
+        if (
+            type(dx) is np.ndarray
+            and dx.size >= _IN_PLACE_MIN_SIZE
+            and dx is not ans
+            and not any(dx is a for a in args)
+        ):
             return _times(t, dx)
         return t * dx
 

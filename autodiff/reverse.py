@@ -16,6 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from autodiff import tree
+from autodiff.boundary import (
+    flat_function,
+    flatten_args,
+    level_mark,
+    split_aux,
+    substitute,
+    unbox_aux,
+    unflatten_args,
+)
 from autodiff.core import (
     EMPTY,
     LEAN_MIN_SIZE,
@@ -327,6 +337,22 @@ class Tape:
 
     __repr__ = __str__
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the tape as an HTML table (``ad.viz.graph(tape)`` draws it)."""
+        from html import escape
+
+        def row(tag: str, cells: Sequence[str]) -> str:
+            return "<tr>" + "".join(f"<{tag}>{escape(c)}</{tag}>" for c in cells) + "</tr>"
+
+        n, m = len(self.inputs), len(self)
+        caption = f"Tape: {n} input{'s' * (n != 1)}, {m} entr{'y' if m == 1 else 'ies'}"
+        return "\n".join([
+            f"<table><caption>{escape(caption)}</caption>",
+            f"<thead>{row('th', ('entry', 'op', 'inputs', 'shape'))}</thead><tbody>",
+            *(row("td", r) for r in self.rows()),
+            "</tbody></table>",
+        ])  # fmt: skip
+
 
 def _const(x: Any) -> str:
     value = raw(x)
@@ -370,7 +396,7 @@ def snapshot(x: Any) -> Any:
     returns: the caller may change its arrays in place, and the derivative must stay the one at
     the point where it was recorded."""
     if isinstance(x, np.ndarray) and x.flags.writeable and x.size:
-        return x.copy()
+        return x.copy(order="K")  # keep the memory layout: ravel(order="K") must not change
     return x
 
 
@@ -471,16 +497,20 @@ def _check_cotangent(ct: Any, shape: tuple, dtype: np.dtype, i: int) -> Any:
     return ct
 
 
-def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Pullback]:
+def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple:
     """Evaluate ``f(*primals)`` on a tape, and return its vector-Jacobian product.
 
     Args:
         f: a function of arrays, written with NumPy or ``autodiff`` functions.
-        *primals: the point (arrays or Python floats; floating point).
+        *primals: the point (arrays or Python floats; floating point), each may be a pytree
+            (nested dicts, lists, tuples, namedtuples of arrays).
+        has_aux: ``f`` returns a pair ``(out, aux)``; ``aux`` comes back as plain values.
 
     Returns:
-        ``(out, pullback)`` where ``pullback(u)`` is the tuple ``(Jᵀu)`` per input; it can be
-        called many times. ``pullback.tape`` is the recorded Wengert list.
+        ``(out, pullback)`` (``(out, pullback, aux)`` with ``has_aux``) where ``pullback(u)`` is
+        the tuple ``(Jᵀu)`` per input; ``u`` has the structure of ``out`` and each ``Jᵀu`` the
+        structure of its input. It can be called many times. ``pullback.tape`` is the recorded
+        Wengert list.
 
     Examples:
         >>> import numpy as np, autodiff as ad
@@ -489,9 +519,53 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Pullback]:
         >>> pullback(np.ones(2))      # (9a², -2b)
         (array([36., 81.]), array([-12.,  -8.]))
     """
-    primals = tuple(check_float(p, f"argument {i} of vjp") for i, p in enumerate(primals))
+    nums = tuple(range(len(primals)))
+    flat, trees = flatten_args(f, primals, nums, "vjp")
     # the pullback may be called after the caller has changed its arrays in place
-    return _vjp(f, tuple(snapshot(p) for p in primals), "vjp", held=True)
+    flat = tuple(snapshot(p) for p in flat)
+    mark = level_mark() if has_aux else 0
+    found: list = []  # (out structure, aux)
+
+    g = flat_function(f, trees, has_aux, "vjp", found)
+
+    out, pullback = _vjp(g, flat, "vjp", held=True)
+    out_tree, aux = found[-1]
+    if not (all(t.is_leaf for t in trees) and _leaf_or_tuple_of_leaves(out_tree)):
+        out = tree.unflatten(out_tree, (out,) if out_tree.is_leaf else out)
+        pullback = TreePullback(pullback, trees, out_tree)
+    if has_aux:
+        hold = lambda b: held_copy(b._value, getattr(b, "node", None))  # noqa: E731
+        return out, pullback, unbox_aux(aux, mark, hold)
+    return out, pullback
+
+
+class TreePullback:
+    """The pullback of a function of pytrees: ``pullback(u)`` takes ``u`` with the structure of
+    the output and gives one cotangent per input, each with the structure of its input."""
+
+    def __init__(self, flat: Pullback, in_trees: list, out_tree: Any) -> None:
+        self._flat = flat
+        self._in_trees = in_trees
+        self._out_tree = out_tree
+
+    @property
+    def tape(self) -> Tape:
+        return self._flat.tape
+
+    def __call__(self, cotangent: Any) -> tuple:
+        leaves, ct_tree = tree.flatten(cotangent)
+        if ct_tree != self._out_tree:
+            raise TypeError(
+                f"the cotangent has structure {ct_tree}, but f's output has structure "
+                f"{self._out_tree}; pass a cotangent with the output's structure"
+            )
+        flat = self._flat(leaves[0] if self._out_tree.is_leaf else tuple(leaves))
+        return tuple(unflatten_args(self._in_trees, flat))
+
+
+def _leaf_or_tuple_of_leaves(treedef: Any) -> bool:
+    """Whether a flat :class:`Pullback` already takes and gives this structure."""
+    return treedef.is_leaf or (treedef.kind == "tuple" and all(c.is_leaf for c in treedef.children))
 
 
 def _vjp(f: Callable[..., Any], primals: tuple, who: str, held: bool) -> tuple[Any, Pullback]:
@@ -532,9 +606,12 @@ def _argnums_tuple(argnums: int | Sequence[int], n: int) -> tuple[int, ...]:
 
 
 def value_and_grad(
-    f: Callable[..., Any], argnums: int | Sequence[int] = 0
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
 ) -> Callable[..., tuple[Any, Any]]:
     """Like :func:`grad`, but the returned function gives ``(f(*args), gradient)``.
+
+    With ``has_aux=True`` (``f`` returns ``(value, aux)``) it gives ``((value, aux), gradient)``,
+    as in JAX.
 
     Examples:
         >>> import autodiff as ad
@@ -544,33 +621,51 @@ def value_and_grad(
 
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nums = _argnums_tuple(argnums, len(args))
+        primals, trees = flatten_args(f, args, nums, "grad")
+        mark = level_mark() if has_aux else 0
+        aux_out = []
 
-        def g(*diff):
-            full = list(args)
-            for k, d in zip(nums, diff):
-                full[k] = d
-            return f(*full, **kwargs)
+        def g(*leaves):
+            out = f(*substitute(args, nums, unflatten_args(trees, leaves)), **kwargs)
+            if has_aux:
+                out, aux = split_aux(out, "grad")
+                aux_out.append(aux)
+            if tree.is_node(out) and out is not None:
+                _not_scalar(f"a {type(out).__name__}")
+            return out
 
-        primals = tuple(check_float(args[k], f"argument {k} of grad") for k in nums)
         out, pullback = _vjp(g, primals, "grad", held=False)
-        if isinstance(out, tuple) or shape_of(out) != ():
-            shape = "a tuple" if isinstance(out, tuple) else f"shape {shape_of(out)}"
-            raise TypeError(
-                f"grad requires f to return a scalar, but it returned {shape}; "
-                "use ad.vjp(f, x) with a cotangent for Jᵀu, or ad.jacrev(f) for the Jacobian"
-            )
-        grads = pullback(np.ones((), dtype=_float_dtype(out)))
-        return out, (grads[0] if isinstance(argnums, int) else grads)
+        if shape_of(out) != ():
+            _not_scalar(f"shape {shape_of(out)}")
+        flat = pullback(np.ones((), dtype=_float_dtype(out)))
+        grads = unflatten_args(trees, flat)
+        grads = grads[0] if isinstance(argnums, int) else tuple(grads)
+        if has_aux:
+            return (out, unbox_aux(aux_out[-1], mark)), grads
+        return out, grads
 
     return value_and_grad_f
 
 
-def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def _not_scalar(what: str) -> None:
+    raise TypeError(
+        f"grad requires f to return a scalar, but it returned {what}; "
+        "use ad.vjp(f, x) with a cotangent for Jᵀu, or ad.jacrev(f) for the Jacobian"
+    )
+
+
+def grad(
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """The gradient of a scalar function, by one reverse sweep.
 
     Args:
         f: a function returning a scalar (0-d) value.
         argnums: which positional argument(s) to differentiate; a tuple gives a tuple.
+            An argument may be a pytree (nested dicts, lists, tuples, namedtuples of arrays):
+            its gradient is a pytree of the same structure.
+        has_aux: ``f`` returns a pair ``(value, aux)``; the gradient function then returns
+            ``(gradient, aux)``, with ``aux`` as plain values (as in JAX).
 
     Returns:
         A function with the signature of ``f`` returning the gradient(s).
@@ -580,11 +675,14 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..
         >>> loss = lambda w, x, b, y: ((w * x + b - y) ** 2).sum()
         >>> ad.grad(loss)(0.6614, -0.6014, 0.2669, -1.0122)   # 2(z - y)·x
         array(-1.06008...)
+        >>> ad.grad(lambda p: np.sum(p["w"] ** 2) + p["b"])({"w": np.ones(2), "b": 3.0})
+        {'b': array(1.), 'w': array([2., 2.])}
     """
 
-    vg = value_and_grad(f, argnums)
+    vg = value_and_grad(f, argnums, has_aux)
 
     def grad_f(*args: Any, **kwargs: Any) -> Any:
-        return vg(*args, **kwargs)[1]
+        value, grads = vg(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
 
     return grad_f

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff import autograd
+from autodiff import autograd, rng, tensor_methods
 from autodiff.autograd import LeafNode, TensorNode, is_grad_enabled
 from autodiff.core import Box, Trace, bind, lean
 from autodiff.registry import Op, get
@@ -60,27 +60,29 @@ class TensorTrace(Trace):
             return Tensor._wrap(np.asarray(ans), None)
         out = Tensor._wrap(np.asarray(ans), None)
         saved, saved_ans = lean(op, values, out._value)
-        node = TensorNode(op, saved, params, saved_ans, parents)
         # the version counters of the saved arrays, and the values they had when saved
-        node.versions = tuple((a._version, a._version[0]) for a in args if isinstance(a, Tensor))
-        node.out_version = out._version
-        node.out_seen = 0
-        node.freed = False
-        node.retain_ref = None
-        out._node = node
+        versions = tuple((a._version, a._version[0]) for a in args if isinstance(a, Tensor))
+        out._node = TensorNode(op, saved, params, saved_ans, parents, versions, out._version)
         return out
+
+    def wrap(self, value: np.ndarray, node: Any) -> Tensor:
+        """A tensor of this trace holding ``value``, made by ``node`` (``None``: no history).
+
+        :mod:`autodiff.autograd` makes tensors through this method, so it needs no import of
+        this module."""
+        return Tensor._wrap(value, node)
 
 
 TENSOR_TRACE = TensorTrace(level=0)
 
 
-def _name(op_name: str) -> str:
-    special = {"getitem": "Index", "matmul": "Mm", "subtract": "Sub", "multiply": "Mul",
-               "divide": "Div", "negative": "Neg", "power": "Pow", "maximum": "Maximum",
-               "logsumexp": "Logsumexp", "broadcast_to": "Expand", "getitem_": "Index"}  # fmt: skip
-    if op_name in special:
-        return special[op_name]
-    return "".join(part.capitalize() for part in op_name.split("_"))
+def _name(op: Op) -> str:
+    """The node's name as PyTorch prints it (``MulBackward0``): from the op's PyTorch name."""
+    special = {"getitem": "Index", "matmul": "Mm", "logsumexp": "Logsumexp", "max": "Max",
+               "min": "Min", "broadcast_to": "Expand", "getitem_": "Index"}  # fmt: skip
+    if op.name in special:
+        return special[op.name]
+    return "".join(part.capitalize() for part in (op.torch or op.name).split("_"))
 
 
 class GradFn:
@@ -94,7 +96,7 @@ class GradFn:
     def name(self) -> str:
         if isinstance(self._node, LeafNode):
             return "AccumulateGrad"
-        return _name(self._node.op.name) + "Backward0"
+        return _name(self._node.op) + "Backward0"
 
     @property
     def next_functions(self) -> tuple[tuple[GradFn | None, int], ...]:
@@ -169,9 +171,7 @@ class Tensor(Box):
                 f"(this one has dtype {self.dtype}); create it with dtype=ad.float32 or a float"
             )
         if requires_grad and self._node is None:
-            node = LeafNode(None, (), {}, self._value, ())
-            node.tensor_ref = weakref.ref(self)
-            self._node = node
+            self._node = LeafNode(self)
         elif not requires_grad:
             self._node = None
         return self
@@ -370,6 +370,12 @@ class Tensor(Box):
     def numel(self) -> int:
         return int(self._value.size)
 
+    def reshape(self, *shape: Any) -> Tensor:  # type: ignore[override]
+        """This tensor's data in a new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, -1))``."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return get("reshape").public(self, shape)
+
     def view(self, *shape: Any) -> Tensor:
         return self.reshape(*shape)
 
@@ -414,6 +420,9 @@ class Tensor(Box):
         return self.expand(tuple(other.shape))
 
     # ---- math in PyTorch's words (dim / keepdim) -----------------------------------------------
+    # The methods here are the ones whose PyTorch semantics differ from their op's (max returns
+    # values and indices, var is unbiased, ...). Every other op declared with a PyTorch name
+    # (``torch=``) becomes a method generated from the registry: see autodiff.tensor_methods.
 
     def _reduce(self, name: str, dim: Any, keepdim: bool, **extra: Any) -> Tensor:
         return get(name).public(self, axis=dim, keepdims=keepdim, **extra)
@@ -424,9 +433,6 @@ class Tensor(Box):
     def mean(self, dim: Any = None, keepdim: bool = False, axis: Any = None) -> Tensor:
         return self._reduce("mean", dim if axis is None else axis, keepdim)
 
-    def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return self._reduce("prod", dim, keepdim)
-
     def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False,
             correction: int | None = None) -> Tensor:  # fmt: skip
         ddof = correction if correction is not None else int(unbiased)
@@ -436,9 +442,6 @@ class Tensor(Box):
             correction: int | None = None) -> Tensor:  # fmt: skip
         ddof = correction if correction is not None else int(unbiased)
         return self._reduce("std", dim, keepdim, ddof=ddof)
-
-    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
-        return self._reduce("logsumexp", dim, keepdim)
 
     def _extremum(self, name: str, dim: Any, keepdim: bool) -> Any:
         if dim is None:
@@ -463,46 +466,34 @@ class Tensor(Box):
         idx = np.argmin(self._value, axis=dim, keepdims=keepdim)
         return Tensor._wrap(np.asarray(idx, dtype=np.int64), None)
 
-    def cumsum(self, dim: int) -> Tensor:
-        return get("cumsum").public(self, dim)
-
-    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
-        return get("clip").public(self, min, max)
-
-    clip = clamp
-
     def pow(self, exponent: Any) -> Tensor:
         return self**exponent
 
-    def matmul(self, other: Any) -> Tensor:
-        return self @ other
+    def mm(self, mat2: Any) -> Tensor:
+        return self @ mat2
 
-    mm = matmul
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """``self`` where ``condition`` holds, ``other`` elsewhere (``torch.where(condition,
+        self, other)``)."""
+        return get("where").public(condition, self, other)
 
-    def dot(self, other: Any) -> Tensor:
-        return self @ other
+    def repeat(self, *sizes: Any) -> Tensor:  # type: ignore[override]
+        """Tile the tensor ``sizes[i]`` times along each dimension, like ``torch.Tensor.repeat``
+        (NumPy's ``tile``; NumPy's ``repeat`` is :meth:`repeat_interleave`)."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        if len(sizes) < self.ndim:
+            raise RuntimeError(
+                "Number of dimensions of repeat dims can not be smaller than number of dimensions "
+                f"of tensor (got {len(sizes)} for a {self.ndim}-d tensor)"
+            )
+        return get("tile").public(self, tuple(sizes))
 
     def all(self, dim: Any = None) -> Tensor:
         return Tensor._wrap(np.asarray(np.all(self._value, axis=dim)), None)
 
     def any(self, dim: Any = None) -> Tensor:
         return Tensor._wrap(np.asarray(np.any(self._value, axis=dim)), None)
-
-    def softmax(self, dim: int) -> Tensor:
-        return get("softmax").public(self, axis=dim)
-
-    def log_softmax(self, dim: int) -> Tensor:
-        return get("log_softmax").public(self, axis=dim)
-
-    def __getattr__(self, name: str) -> Any:
-        # every registered elementwise op is a method too: t.exp(), t.sin(), t.tanh(), ...
-        try:
-            op = get(name)
-        except KeyError:
-            raise AttributeError(f"'Tensor' object has no attribute {name!r}") from None
-        if op.nargs == 1 and op.module == "":
-            return lambda *args, **kwargs: op.public(self, *args, **kwargs)
-        raise AttributeError(f"'Tensor' object has no attribute {name!r}")
 
     # ---- comparisons return boolean tensors -------------------------------------------------------
 
@@ -615,14 +606,10 @@ class Tensor(Box):
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         """Fill with uniform samples in [a, b), drawn like ``torch.Tensor.uniform_``."""
-        from autodiff import rng
-
         return self._set(Tensor._wrap(rng.uniform_(np.empty_like(self._value), a, b), None))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         """Fill with normal samples, drawn like ``torch.Tensor.normal_``."""
-        from autodiff import rng
-
         return self._set(Tensor._wrap(rng.normal_(np.empty_like(self._value), mean, std), None))
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -697,24 +684,6 @@ class Tensor(Box):
         raise TypeError("Tensors are not pickled by autodiff; save with ad.save (an .npz file)")
 
 
-def _adoptable(g: np.ndarray, dtype: np.dtype, taken: set[int]) -> bool:
-    """Can ``.grad`` take ``g`` without a copy? Only if nothing else can see its memory: an array
-    that owns it, or a full contiguous view of one (a conv's reshaped gradient), not yet given
-    to another tensor in this sweep."""
-    if id(g) in taken or g.dtype != dtype or not g.flags.writeable:
-        return False
-    if g.flags.owndata:
-        return True
-    base = g.base
-    return (
-        isinstance(base, np.ndarray)
-        and base.flags.owndata
-        and id(base) not in taken
-        and g.flags.c_contiguous
-        and g.nbytes == base.nbytes
-    )
-
-
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data._value
@@ -729,7 +698,19 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         raise TypeError("tensor() needs a rectangular nest of numbers")
     if dtype is None and arr.dtype == np.float16:
         arr = arr.astype(np.float64)
+    if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
+        arr = arr.astype(_python_number_dtype(arr.dtype), copy=False)
     return arr
+
+
+def _python_number_dtype(inferred: np.dtype) -> np.dtype:
+    """The dtype of Python floats (and complex numbers) in a new tensor: the default dtype (and
+    its complex counterpart), as in PyTorch; NumPy's arrays and scalars keep theirs."""
+    if inferred == float64:
+        return _default_dtype
+    if inferred == np.complex128 and _default_dtype == float32:
+        return np.dtype(np.complex64)
+    return inferred
 
 
 def _flatten(items: Any):
@@ -789,7 +770,8 @@ def format_tensor(t: Tensor) -> str:
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, NumPy arrays, numbers).
 
-    The default dtype follows NumPy: Python floats give float64, ints give int64.
+    Python floats give the default dtype (float64 unless :func:`set_default_dtype` changed it),
+    ints give int64; a NumPy array keeps its dtype.
 
     Examples:
         >>> import autodiff as ad
@@ -806,7 +788,52 @@ def _shape(size: Sequence[Any]) -> tuple[int, ...]:
 
 
 def _dtype(dtype: Any) -> np.dtype:
-    return float64 if dtype is None else np.dtype(dtype)
+    return _default_dtype if dtype is None else np.dtype(dtype)
+
+
+# The dtype of floating-point tensors made without a dtype: process-wide, as in PyTorch.
+_default_dtype = float64
+
+
+def set_default_dtype(d: Any) -> None:
+    """Set the dtype of floating-point tensors made without one (``ad.tensor([1.0])``,
+    ``ad.zeros(3)``, ``ad.randn(2)``, layers' parameters), like ``torch.set_default_dtype``.
+
+    float64 is autodiff's default (NumPy's); float32 works end to end and stays float32. The
+    setting is process-wide, as in PyTorch; NumPy arrays given to ``ad.tensor`` keep their dtype.
+
+    Examples:
+        >>> import autodiff as ad
+        >>> ad.set_default_dtype(ad.float32)
+        >>> ad.tensor([1.5]).dtype, ad.zeros(2).dtype
+        (dtype('float32'), dtype('float32'))
+        >>> ad.set_default_dtype(ad.float64)
+        >>> ad.get_default_dtype()
+        dtype('float64')
+
+    Raises:
+        TypeError: ``d`` is not float32 or float64.
+    """
+    global _default_dtype
+    dtype = np.dtype(d)
+    if dtype not in (float32, float64):
+        raise TypeError(
+            f"only floating-point types are supported as the default type: float32 or float64, "
+            f"got {dtype}"
+        )
+    _default_dtype = dtype
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of floating-point tensors made without one (float64 unless
+    :func:`set_default_dtype` changed it), like ``torch.get_default_dtype``.
+
+    Examples:
+        >>> import autodiff as ad
+        >>> ad.get_default_dtype()
+        dtype('float64')
+    """
+    return _default_dtype
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -821,16 +848,18 @@ def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 def full(size: Sequence[int], fill_value: float, dtype: Any = None,
          requires_grad: bool = False) -> Tensor:  # fmt: skip
-    """A tensor filled with ``fill_value``."""
-    dt = np.asarray(fill_value).dtype if dtype is None else np.dtype(dtype)
+    """A tensor filled with ``fill_value`` (of the default dtype for a float, int64 for an int)."""
+    dt = _python_number_dtype(np.asarray(fill_value).dtype) if dtype is None else np.dtype(dtype)
     return Tensor(np.full(tuple(size), fill_value, dt), requires_grad=requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
            requires_grad: bool = False) -> Tensor:  # fmt: skip
-    """Evenly spaced values in ``[start, end)``, like ``torch.arange``."""
+    """Evenly spaced values in ``[start, end)``, like ``torch.arange`` (int64 for integer
+    arguments, the default dtype when one is a float)."""
     values = np.arange(start, end, step) if end is not None else np.arange(start)
-    return Tensor(values if dtype is None else values.astype(dtype), requires_grad=requires_grad)
+    dt = _python_number_dtype(values.dtype) if dtype is None else np.dtype(dtype)
+    return Tensor(values.astype(dt, copy=False), requires_grad=requires_grad)
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
@@ -845,20 +874,22 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
 
 
 def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return zeros(tuple(np.shape(t)), dtype=dtype or _like_dtype(t), requires_grad=requires_grad)
+    return zeros(tuple(np.shape(t)), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
 
 
 def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return ones(tuple(np.shape(t)), dtype=dtype or _like_dtype(t), requires_grad=requires_grad)
+    return ones(tuple(np.shape(t)), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
 
 
 def full_like(t: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return full(tuple(np.shape(t)), fill_value, dtype=dtype or _like_dtype(t),
+    return full(tuple(np.shape(t)), fill_value, dtype=_like_dtype(t, dtype),
                 requires_grad=requires_grad)  # fmt: skip
 
 
-def _like_dtype(t: Any) -> np.dtype:
-    return t.dtype if hasattr(t, "dtype") else float64
+def _like_dtype(t: Any, dtype: Any) -> np.dtype:
+    if dtype is not None:
+        return np.dtype(dtype)
+    return t.dtype if hasattr(t, "dtype") else _default_dtype
 
 
 def manual_seed(seed: int) -> Any:
@@ -870,8 +901,6 @@ def manual_seed(seed: int) -> Any:
         >>> ad.randn(1)
         tensor([-0.6014])
     """
-    from autodiff import rng
-
     return rng.manual_seed(seed)
 
 
@@ -879,10 +908,9 @@ def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: 
          ) -> Tensor:  # fmt: skip
     """Uniform samples in [0, 1), drawn like ``torch.rand`` (same numbers for the same seed).
 
-    The default dtype is float64, holding the values torch draws for its default float32.
+    The default dtype is float64 (see :func:`set_default_dtype`), holding the values torch draws
+    for its default float32.
     """
-    from autodiff import rng
-
     # with no dtype given, draw torch's default (float32) stream, so the numbers match PyTorch
     sample = np.float32 if dtype is None else None
     value = rng.rand(*_shape(size), dtype=_dtype(dtype), sample_dtype=sample, generator=generator)
@@ -892,20 +920,22 @@ def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None
           ) -> Tensor:  # fmt: skip
     """Standard normal samples, drawn like ``torch.randn`` (same numbers for the same seed)."""
-    from autodiff import rng
-
     sample = np.float32 if dtype is None else None
     value = rng.randn(*_shape(size), dtype=_dtype(dtype), sample_dtype=sample, generator=generator)
     return Tensor(value, requires_grad=requires_grad)
 
 
 def rand_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return rand(tuple(np.shape(t)), dtype=dtype or _like_dtype(t), requires_grad=requires_grad)
+    return rand(tuple(np.shape(t)), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
 
 
 def randn_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return randn(tuple(np.shape(t)), dtype=dtype or _like_dtype(t), requires_grad=requires_grad)
+    return randn(tuple(np.shape(t)), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
 
 
 def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
+
+
+# every op declared with a PyTorch name is a Tensor method, now and when declared later
+tensor_methods.attach(Tensor)

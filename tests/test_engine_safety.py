@@ -7,7 +7,6 @@ import pytest
 import autodiff as ad
 from autodiff.core import UnexpectedTracerError
 
-
 # ---- a function that returns no array -------------------------------------------------------
 
 
@@ -32,13 +31,18 @@ def test_a_function_returning_none_is_an_error(transform):
         transform(forgot_return, np.ones(3))
 
 
-def test_a_list_of_traced_values_is_an_error_naming_it():
-    with pytest.raises(TypeError, match="returned a list; return a tuple, or stack"):
-        ad.jacrev(lambda x: [x[0], x[1]])(np.ones(2))
-    with pytest.raises(TypeError, match="returned a dict"):
-        ad.vjp(lambda x: {"y": x}, np.ones(2))
-    with pytest.raises(TypeError, match="returned None.*in its output tuple"):
-        ad.vjp(lambda x: (x, None), np.ones(2))
+def test_lists_and_dicts_of_traced_values_are_pytrees_none_is_an_empty_subtree():
+    # issue 15: a list or dict output is a pytree (it was an error before pytrees); None inside
+    # an output is an empty subtree, as in JAX; None as the whole output stays an error (above)
+    jac = ad.jacrev(lambda x: [x[0], x[1]])(np.ones(2))
+    assert isinstance(jac, list) and np.array_equal(jac[1], [0.0, 1.0])
+    out, pullback = ad.vjp(lambda x: {"y": x}, np.ones(2))
+    assert type(out["y"]) is np.ndarray and not isinstance(out["y"], ad.Traced)
+    assert np.array_equal(pullback({"y": np.full(2, 3.0)})[0], [3.0, 3.0])
+    out, pullback = ad.vjp(lambda x: (x, None), np.ones(2))
+    assert out[1] is None and np.array_equal(pullback((np.ones(2), None))[0], [1.0, 1.0])
+    with pytest.raises(TypeError, match=r"returned a str at out\['y'\]"):
+        ad.vjp(lambda x: {"y": "oops"}, np.ones(2))
 
 
 # ---- a pullback is the derivative at the point it was recorded at ----------------------------

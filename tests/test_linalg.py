@@ -267,11 +267,45 @@ def test_norm_gradient_closed_forms():
 
 
 def test_norm_without_an_exact_rule_says_so():
-    m = np.random.default_rng(0).standard_normal((3, 3))
+    v = np.array([0.5, -2.0, 1.25])
+    for ord in [0.5, -1]:
+        assert ad.linalg.norm(v, ord) == np.linalg.norm(v, ord)  # values still work
+        with pytest.raises(NotImplementedError, match=r"linalg\.norm: no derivative rule"):
+            ad.grad(lambda p, o=ord: ad.linalg.norm(p, o))(v)
+    with pytest.raises(ValueError, match="norm order"):
+        ad.grad(lambda p: ad.linalg.norm(p, "fro", axis=0))(v)
+
+
+def test_singular_value_norms_have_their_closed_forms():
+    # ‖X‖₂ = s₁: u₁v₁ᵀ; ‖X‖₋₂ = sₖ: uₖvₖᵀ; ‖X‖_nuc = Σs: U Vᵀ (np.linalg.norm dispatches)
+    x = np.random.default_rng(3).standard_normal((4, 3))
+    u, _, vh = np.linalg.svd(x, full_matrices=False)
+    want = {2: np.outer(u[:, 0], vh[0]), -2: np.outer(u[:, -1], vh[-1]), "nuc": u @ vh}
+    for ord, w in want.items():
+        out, pullback = ad.vjp(lambda p, o=ord: np.linalg.norm(p, o), x)
+        assert out == np.linalg.norm(x, ord)
+        np.testing.assert_allclose(pullback(np.array(1.0))[0], w, atol=1e-12)
+    # a stack over chosen axes, with keepdims, equals the matrices one at a time
+    stack = np.random.default_rng(4).standard_normal((3, 2, 4))
+    g = ad.grad(lambda p: ad.linalg.norm(p, "nuc", axis=(2, 0), keepdims=True).sum())(stack)
+    for i in range(2):
+        gi = ad.grad(lambda p: ad.linalg.norm(p, "nuc"))(stack[:, i, :].T)
+        np.testing.assert_allclose(g[:, i, :], gi.T, atol=1e-12)
+
+
+def test_singular_value_norms_share_ties_and_give_zero_at_zero():
+    # ‖I‖₂: every singular value is the largest; the mean of uᵢvᵢᵀ is I/n whatever the basis
+    np.testing.assert_allclose(ad.grad(lambda p: ad.linalg.norm(p, 2))(np.eye(3)), np.eye(3) / 3,
+                               atol=1e-12)  # fmt: skip
     for ord in [2, -2, "nuc"]:
-        assert ad.linalg.norm(m, ord) == np.linalg.norm(m, ord)  # values still work
-        with pytest.raises(NotImplementedError, match="SVD"):
-            ad.grad(lambda p, o=ord: ad.linalg.norm(p, o))(m)
+        np.testing.assert_array_equal(
+            ad.grad(lambda p, o=ord: ad.linalg.norm(p, o))(np.zeros((2, 3))), np.zeros((2, 3))
+        )
+    # a rank-one matrix: the zero singular value gets no share of the nuclear norm's gradient
+    r1 = np.outer([1.0, 2.0], [3.0, -1.0, 0.5])
+    u, _, vh = np.linalg.svd(r1, full_matrices=False)
+    np.testing.assert_allclose(ad.grad(lambda p: ad.linalg.norm(p, "nuc"))(r1),
+                               np.outer(u[:, 0], vh[0]), atol=1e-12)  # fmt: skip
 
 
 def test_trace_and_diagonal_by_einsum():

@@ -155,7 +155,8 @@ def resnet18(
             by ``scripts/convert_torchvision.py`` from ``resnet18-f37072fd.pth``); loaded with
             ``allow_pickle=False``. Every key must be present with the right shape.
         pretrained: not supported (nothing is downloaded); pass ``weights=`` instead.
-        dtype: of the parameters and buffers (float64, the library's default, or float32).
+        dtype: of the parameters and buffers (float32 or float64; by default the default dtype,
+            float64 unless :func:`~autodiff.tensor.set_default_dtype` changed it).
 
     Raises:
         FileNotFoundError: ``weights`` names no file.

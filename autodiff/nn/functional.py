@@ -32,7 +32,11 @@ from typing import Any
 
 import numpy as np
 
-import autodiff as ad
+from autodiff import functions as anp
+from autodiff import rng
+from autodiff.autograd import no_grad
+from autodiff.core import raw
+from autodiff.tensor import Tensor, get_default_dtype, tensor
 
 #: A ``Tensor``, a NumPy array, or a value traced by ``ad.grad`` / ``ad.jvp`` / ``ad.vjp``.
 Array = Any
@@ -58,7 +62,7 @@ def _as_array(x: Array) -> Array:
 
 def _float_dtype(x: Array) -> np.dtype:
     dtype = np.dtype(x.dtype)
-    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+    return dtype if np.issubdtype(dtype, np.floating) else get_default_dtype()
 
 
 def _check_reduction(reduction: str, fn: str) -> None:
@@ -70,14 +74,14 @@ def _check_reduction(reduction: str, fn: str) -> None:
 def _reduce(loss: Array, reduction: str) -> Array:
     if reduction == "none":
         return loss
-    return ad.sum(loss) if reduction == "sum" else ad.mean(loss)
+    return anp.sum(loss) if reduction == "sum" else anp.mean(loss)
 
 
 def _in_place(input: Array, result: Array) -> Array:
     """``inplace=True``: write ``result`` into ``input`` where that is possible, return it."""
-    if isinstance(input, ad.Tensor):
+    if isinstance(input, Tensor):
         return input.copy_(result)
-    if isinstance(input, np.ndarray) and ad.raw(result) is result:
+    if isinstance(input, np.ndarray) and raw(result) is result:
         np.copyto(input, result)
         return input
     return result  # traced values are immutable: the new value is the result
@@ -85,7 +89,7 @@ def _in_place(input: Array, result: Array) -> Array:
 
 def _channels_view(v: Array, ndim: int) -> Array:
     """A per-channel vector ``(C,)`` shaped to broadcast against ``(N, C, ...)``."""
-    return ad.reshape(v, (-1,) + (1,) * (ndim - 2))
+    return anp.reshape(v, (-1,) + (1,) * (ndim - 2))
 
 
 def _implicit_dim(fn: str, ndim: int) -> int:
@@ -109,7 +113,7 @@ def relu(input: Array, inplace: bool = False) -> Array:
         >>> F.relu(ad.tensor([-1.0, 0.0, 2.0]))
         tensor([0., 0., 2.])
     """
-    out = ad.relu(input)
+    out = anp.relu(input)
     return _in_place(input, out) if inplace else out
 
 
@@ -121,7 +125,7 @@ def sigmoid(input: Array) -> Array:
         >>> F.sigmoid(np.array([0.0, 2.0])).round(4)
         array([0.5   , 0.8808])
     """
-    return ad.sigmoid(input)
+    return anp.sigmoid(input)
 
 
 def tanh(input: Array) -> Array:
@@ -132,7 +136,7 @@ def tanh(input: Array) -> Array:
         >>> F.tanh(np.array([0.0, 1.0])).round(4)
         array([0.    , 0.7616])
     """
-    return ad.tanh(input)
+    return anp.tanh(input)
 
 
 def softmax(input: Array, dim: int | None = None, dtype: Any = None) -> Array:
@@ -151,10 +155,10 @@ def softmax(input: Array, dim: int | None = None, dtype: Any = None) -> Array:
     """
     input = _as_array(input)
     if dtype is not None:
-        input = ad.astype(input, np.dtype(dtype))
+        input = anp.astype(input, np.dtype(dtype))
     if dim is None:
         dim = _implicit_dim("softmax", input.ndim)
-    return ad.softmax(input, axis=dim)
+    return anp.softmax(input, axis=dim)
 
 
 def log_softmax(input: Array, dim: int | None = None, dtype: Any = None) -> Array:
@@ -170,10 +174,10 @@ def log_softmax(input: Array, dim: int | None = None, dtype: Any = None) -> Arra
     """
     input = _as_array(input)
     if dtype is not None:
-        input = ad.astype(input, np.dtype(dtype))
+        input = anp.astype(input, np.dtype(dtype))
     if dim is None:
         dim = _implicit_dim("log_softmax", input.ndim)
-    return ad.log_softmax(input, axis=dim)
+    return anp.log_softmax(input, axis=dim)
 
 
 # ---- losses -------------------------------------------------------------------------------------
@@ -208,12 +212,12 @@ def mse_loss(input: Array, target: Array, reduction: str = "mean") -> Array:
             UserWarning,
             stacklevel=2,
         )
-    return ad.mse_loss(input, target, reduction=reduction)
+    return anp.mse_loss(input, target, reduction=reduction)
 
 
 def _class_targets(input: Array, target: Array, fn: str) -> tuple[Array, np.ndarray, bool]:
     """Check class-index targets; return ``(input, targets, unbatched)`` with a batch axis."""
-    t = np.asarray(ad.raw(target))
+    t = np.asarray(raw(target))
     if not np.issubdtype(t.dtype, np.integer):
         raise TypeError(
             f"{fn}: class-index targets must be integers, got dtype {t.dtype}; convert them "
@@ -270,8 +274,8 @@ def nll_loss(
     loss = -picked * w
     if reduction == "none":
         return loss[0] if unbatched else loss
-    total = ad.sum(loss)
-    return total if reduction == "sum" else total / ad.sum(w)
+    total = anp.sum(loss)
+    return total if reduction == "sum" else total / anp.sum(w)
 
 
 def cross_entropy(
@@ -306,20 +310,20 @@ def cross_entropy(
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     input = _as_array(input)
     class_dim = 0 if input.ndim == 1 else 1
-    logp = ad.log_softmax(input, axis=class_dim)
+    logp = anp.log_softmax(input, axis=class_dim)
     C = input.shape[class_dim]
     trailing = (1,) * (input.ndim - 1 - class_dim)
-    w_view = None if weight is None else ad.reshape(weight, (-1, *trailing))
-    t_value = np.asarray(ad.raw(target))
+    w_view = None if weight is None else anp.reshape(weight, (-1, *trailing))
+    t_value = np.asarray(raw(target))
     if np.issubdtype(t_value.dtype, np.floating) and t_value.shape == tuple(input.shape):
         target = _as_array(target)  # class probabilities
         if label_smoothing:
             target = target * (1.0 - label_smoothing) + label_smoothing / C
         terms = logp * target if w_view is None else logp * target * w_view
         if reduction == "mean":
-            return -ad.sum(terms) / (math.prod(input.shape) / C if C else 1)
-        loss = -ad.sum(terms, axis=class_dim)
-        return ad.sum(loss) if reduction == "sum" else loss
+            return -anp.sum(terms) / (math.prod(input.shape) / C if C else 1)
+        loss = -anp.sum(terms, axis=class_dim)
+        return anp.sum(loss) if reduction == "sum" else loss
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if not label_smoothing:
         return nll
@@ -327,16 +331,16 @@ def cross_entropy(
     _, t, unbatched = _class_targets(logp, target, "cross_entropy")
     valid = t != ignore_index
     per_class = logp if w_view is None else logp * w_view
-    smooth = -ad.sum(per_class, axis=class_dim)
+    smooth = -anp.sum(per_class, axis=class_dim)
     mask = valid.reshape(smooth.shape) if unbatched else valid
     smooth = smooth * mask.astype(_float_dtype(input))
     if reduction == "mean":
         if weight is None:
-            smooth = ad.sum(smooth) / np.sum(valid)
+            smooth = anp.sum(smooth) / np.sum(valid)
         else:
-            smooth = ad.sum(smooth) / ad.sum(_as_array(weight)[t[valid]])
+            smooth = anp.sum(smooth) / anp.sum(_as_array(weight)[t[valid]])
     elif reduction == "sum":
-        smooth = ad.sum(smooth)
+        smooth = anp.sum(smooth)
     return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / C)
 
 
@@ -357,13 +361,13 @@ def binary_cross_entropy(
             f"Using a target size ({tuple(target.shape)}) that is different to the input size "
             f"({tuple(input.shape)}) is deprecated. Please ensure they have the same size."
         )
-    values = np.asarray(ad.raw(input))
+    values = np.asarray(raw(input))
     if values.size and (values.min() < 0 or values.max() > 1):
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
     # log clamped at -100, as PyTorch does, by clamping its argument at e⁻¹⁰⁰: the same values,
     # and a finite (zero) gradient instead of 0·∞ where the input is exactly 0 or 1
-    log_x = ad.log(ad.clip(input, _EXP_M100, None))
-    log_1mx = ad.log(ad.clip(1.0 - input, _EXP_M100, None))
+    log_x = anp.log(anp.clip(input, _EXP_M100, None))
+    log_1mx = anp.log(anp.clip(1.0 - input, _EXP_M100, None))
     loss = -(target * log_x + (1.0 - target) * log_1mx)
     if weight is not None:
         loss = loss * weight
@@ -395,7 +399,7 @@ def binary_cross_entropy_with_logits(
             f"Target size ({tuple(target.shape)}) must be the same as input size "
             f"({tuple(input.shape)})"
         )
-    softplus_neg = ad.logaddexp(np.zeros((), _float_dtype(input)), -input)
+    softplus_neg = anp.logaddexp(np.zeros((), _float_dtype(input)), -input)
     coef = 1.0 if pos_weight is None else 1.0 + (pos_weight - 1.0) * target
     loss = (1.0 - target) * input + coef * softplus_neg
     if weight is not None:
@@ -415,7 +419,7 @@ def linear(input: Array, weight: Array, bias: Array | None = None) -> Array:
         >>> F.linear(x, w, np.array([0.5, 0.0]))
         array([[1.5, 3. ]])
     """
-    out = ad.matmul(input, ad.transpose(weight))
+    out = anp.matmul(input, anp.transpose(weight))
     return out if bias is None else out + bias
 
 
@@ -458,7 +462,7 @@ def conv2d(
         )
     if isinstance(padding, str):
         input, padding = _string_padding(input, weight, padding, stride)
-    out = ad.conv2d(input, weight, stride=stride, padding=padding)
+    out = anp.conv2d(input, weight, stride=stride, padding=padding)
     if bias is not None:
         out = out + _channels_view(bias, 4)
     return out[0] if unbatched else out
@@ -481,7 +485,7 @@ def _string_padding(input: Array, weight: Array, padding: str, stride: Any) -> t
     (top, bottom), (left, right) = [((k - 1) // 2, k - 1 - (k - 1) // 2) for k in (kh, kw)]
     if top == bottom and left == right:
         return input, (top, left)
-    return ad.pad(input, ((0, 0), (0, 0), (top, bottom), (left, right))), 0
+    return anp.pad(input, ((0, 0), (0, 0), (top, bottom), (left, right))), 0
 
 
 def max_pool2d(
@@ -508,7 +512,7 @@ def max_pool2d(
         raise NotImplementedError(f"max_pool2d: dilation={dilation!r} is not supported (only 1)")
     if return_indices:
         raise NotImplementedError("max_pool2d: return_indices=True is not supported")
-    return ad.max_pool2d(_as_array(input), kernel_size, stride, padding, ceil_mode)
+    return anp.max_pool2d(_as_array(input), kernel_size, stride, padding, ceil_mode)
 
 
 def avg_pool2d(
@@ -528,7 +532,7 @@ def avg_pool2d(
         array([[[[ 2.5,  4.5],
                  [10.5, 12.5]]]])
     """
-    return ad.avg_pool2d(_as_array(input), kernel_size, stride, padding, ceil_mode,
+    return anp.avg_pool2d(_as_array(input), kernel_size, stride, padding, ceil_mode,
                          count_include_pad, divisor_override)  # fmt: skip
 
 
@@ -545,7 +549,7 @@ def adaptive_avg_pool2d(input: Array, output_size: int | Sequence[int | None]) -
     """
     if not isinstance(output_size, (int, np.integer)):
         output_size = tuple(output_size)
-    return ad.adaptive_avg_pool2d(_as_array(input), output_size)
+    return anp.adaptive_avg_pool2d(_as_array(input), output_size)
 
 
 def dropout(input: Array, p: float = 0.5, training: bool = True, inplace: bool = False) -> Array:
@@ -573,8 +577,6 @@ def dropout(input: Array, p: float = 0.5, training: bool = True, inplace: bool =
     if p == 1.0:
         mask = np.zeros(tuple(input.shape), dtype=dtype)
     else:
-        from autodiff import rng
-
         keep = rng.rand(*tuple(input.shape), dtype=dtype) < 1.0 - p
         mask = keep.astype(dtype) / dtype.type(1.0 - p)
     out = input * mask
@@ -622,10 +624,10 @@ def batch_norm(
             raise ValueError(
                 f"Expected more than 1 value per channel when training, got input size {shape}"
             )
-        mean = ad.mean(input, axis=axes, keepdims=True)
-        var = ad.var(input, axis=axes, keepdims=True)
-        batch_mean = np.asarray(ad.raw(mean)).reshape(-1)
-        batch_var = np.asarray(ad.raw(var)).reshape(-1) * (n / (n - 1))
+        mean = anp.mean(input, axis=axes, keepdims=True)
+        var = anp.var(input, axis=axes, keepdims=True)
+        batch_mean = np.asarray(raw(mean)).reshape(-1)
+        batch_var = np.asarray(raw(var)).reshape(-1) * (n / (n - 1))
         _update_running(running_mean, batch_mean, momentum)
         _update_running(running_var, batch_var, momentum)
     else:
@@ -635,7 +637,7 @@ def batch_norm(
             )
         mean = _channels_view(running_mean, len(shape))
         var = _channels_view(running_var, len(shape))
-    out = (input - mean) / ad.sqrt(var + eps)
+    out = (input - mean) / anp.sqrt(var + eps)
     if weight is not None:
         out = out * _channels_view(weight, len(shape))
     if bias is not None:
@@ -647,11 +649,11 @@ def _update_running(buffer: Array | None, batch_stat: np.ndarray, momentum: floa
     """``buffer ← (1 - momentum)·buffer + momentum·batch_stat``, in place, outside the graph."""
     if buffer is None:
         return
-    old = np.asarray(ad.raw(buffer))
+    old = np.asarray(raw(buffer))
     new = (1.0 - momentum) * old + momentum * batch_stat.astype(old.dtype)
-    if isinstance(buffer, ad.Tensor):
-        with ad.no_grad():
-            buffer.copy_(ad.tensor(new, dtype=old.dtype))
+    if isinstance(buffer, Tensor):
+        with no_grad():
+            buffer.copy_(tensor(new, dtype=old.dtype))
     elif isinstance(buffer, np.ndarray):
         np.copyto(buffer, new)
     else:

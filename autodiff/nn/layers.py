@@ -21,7 +21,7 @@ import numpy as np
 from autodiff.nn import functional as F
 from autodiff.nn import init
 from autodiff.nn.module import Module, Parameter
-from autodiff.tensor import Tensor
+from autodiff.tensor import Tensor, get_default_dtype
 
 __all__ = [
     "CrossEntropyLoss",
@@ -38,7 +38,7 @@ __all__ = [
 
 def _empty(shape: tuple[int, ...], dtype: Any) -> Parameter:
     """An uninitialised parameter (filled by the layer's ``reset_parameters``)."""
-    dt = np.dtype(np.float64 if dtype is None else dtype)
+    dt = get_default_dtype() if dtype is None else np.dtype(dtype)
     if not np.issubdtype(dt, np.floating):
         raise TypeError(f"parameters must have a floating point dtype, got {dt}")
     return Parameter(np.zeros(shape, dtype=dt))
@@ -65,7 +65,8 @@ class Linear(Module):
     """``y = x Wᵀ + b`` with ``W`` of shape ``(out_features, in_features)``, like ``nn.Linear``.
 
     Initialised like PyTorch: ``W`` from ``kaiming_uniform_(a=√5)``, i.e. U(−1/√in, 1/√in),
-    and ``b`` from U(−1/√in, 1/√in). ``dtype`` defaults to float64 (the library's default).
+    and ``b`` from U(−1/√in, 1/√in). ``dtype`` defaults to the default dtype (float64 unless
+    :func:`~autodiff.tensor.set_default_dtype` changed it).
 
     Examples:
         >>> import autodiff as ad

@@ -22,7 +22,7 @@ from autodiff.nn import functional as F
 from autodiff.nn import init
 from autodiff.nn.layers import _empty
 from autodiff.nn.module import Module
-from autodiff.tensor import Tensor
+from autodiff.tensor import Tensor, get_default_dtype
 
 __all__ = ["BatchNorm2d"]
 
@@ -70,7 +70,7 @@ class BatchNorm2d(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            dt = np.dtype(np.float64 if dtype is None else dtype)
+            dt = get_default_dtype() if dtype is None else np.dtype(dtype)
             self.register_buffer("running_mean", Tensor(np.zeros(self.num_features, dt)))
             self.register_buffer("running_var", Tensor(np.ones(self.num_features, dt)))
             self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))

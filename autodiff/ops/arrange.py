@@ -1,10 +1,11 @@
 """Rearranging primitives: tile, repeat, pad, tril, triu, diagonal and trace.
 
 Each is linear in its array argument: the JVP is the op applied to the tangent, and the VJP is its
-transpose, gathering back what the op copied (``tile``, ``repeat`` sum their copies) or scattering
-back what it selected (``pad`` slices, ``diagonal`` and ``trace`` scatter onto the diagonal). Axes
-are written as negative numbers (see :mod:`autodiff.ops.axes`), so every rule also accepts
-tangents and cotangents with leading batch axes.
+transpose, gathering back what the op copied (``tile``, ``repeat`` sum their copies; ``pad`` adds
+the copies of its edge, reflect, symmetric and wrap borders back) or scattering back what it
+selected (``pad`` slices off a constant border, ``diagonal`` and ``trace`` scatter onto the
+diagonal). Axes are written as negative numbers (see :mod:`autodiff.ops.axes`), so every rule also
+accepts tangents and cotangents with leading batch axes.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ defop(
                          ((S.real(rng, (0, 2)),), {"reps": (2, 2)})],
     formula="d tile(x) = tile(dx)", vjp_formula="x̄ = Σ of ḡ over the tiled copies",
     doc="Construct an array by repeating x the number of times given by reps",
+    torch="tile", torch_args={"reps": "dims"},
 )  # fmt: skip
 
 # --------------------------------------------------------------------------------------------
@@ -125,11 +127,16 @@ defop(
                          ((S.real(rng, (0, 2)),), {"repeats": 2, "axis": 1})],
     formula="d repeat(x) = repeat(dx)", vjp_formula="x̄ᵢ = Σ of ḡ over the copies of xᵢ",
     doc="Repeat each element of x (along axis, or of the flattened x)",
+    torch="repeat_interleave", torch_args={"axis": "dim"},
 )  # fmt: skip
 
 # --------------------------------------------------------------------------------------------
-# pad (constant mode)
+# pad: a constant border, or a border of copies of x's elements (edge, reflect, symmetric, wrap)
 # --------------------------------------------------------------------------------------------
+
+# Modes whose border copies elements of x, axis by axis: pad(x) = x[src₀, src₁, ...] with one
+# index array per axis (np.pad applied to arange(n)), so the VJP scatters ḡ back to the sources.
+_COPY_MODES = ("edge", "reflect", "symmetric", "wrap")
 
 
 def _pairs(pad_width, ndim):
@@ -140,44 +147,93 @@ def _pairs(pad_width, ndim):
     return tuple((int(b), int(a)) for b, a in widths)
 
 
-def _pad_primal(x, pad_width, mode="constant", constant_values=0):
-    if mode != "constant":
+def _mode_args(mode, constant_values, reflect_type) -> dict:
+    """NumPy's keyword arguments for ``mode``, or a clear error for what is not differentiable."""
+    if isinstance(mode, str) and mode == "constant":
+        return {"constant_values": constant_values}
+    if not (isinstance(mode, str) and mode in _COPY_MODES):
         raise NotImplementedError(
             f"pad: mode={mode!r} is not supported; autodiff differentiates pad with "
-            "mode='constant' only (a fixed border of constant_values). Build other borders from "
-            "slices with ad.concatenate, e.g. ad.concatenate([x[:1], x, x[-1:]]) for 'edge'"
+            "mode='constant', 'edge', 'reflect', 'symmetric' and 'wrap'. Build other borders "
+            "from slices and reductions with ad.concatenate"
         )
-    return np.pad(x, pad_width, mode="constant", constant_values=constant_values)
+    if not (np.ndim(constant_values) == 0 and constant_values == 0):
+        raise ValueError(f"pad: constant_values applies to mode='constant', not mode={mode!r}")
+    if mode in ("reflect", "symmetric"):
+        if reflect_type != "even":
+            raise NotImplementedError(
+                f"pad: reflect_type={reflect_type!r} is not supported (only 'even', the default: "
+                "a mirror image of the elements)"
+            )
+        return {"reflect_type": reflect_type}
+    return {}
 
 
-def _pad_t(t, ans, x, pad_width, mode, constant_values):
-    # d pad(x, c) = pad(dx, 0): the border is constant
+def _pad_primal(x, pad_width, mode="constant", constant_values=0, reflect_type="even"):
+    return np.pad(x, pad_width, mode=mode, **_mode_args(mode, constant_values, reflect_type))
+
+
+def _pad_t(t, ans, x, pad_width, mode, constant_values, reflect_type):
+    # d pad(x) = pad(dx) with a zero border (constant mode) or the same copies (other modes)
     pairs = _pairs(pad_width, len(shape_of(x)))
     if not any(b or a for b, a in pairs):  # nothing added (and NumPy rejects an empty pad_width)
         return t
     batch = batch_of(t, len(shape_of(x)))
-    return anp.pad(t, ((0, 0),) * len(batch) + pairs, mode="constant", constant_values=0)
+    return anp.pad(t, ((0, 0),) * len(batch) + pairs, mode=mode, constant_values=0,
+                   reflect_type=reflect_type)  # fmt: skip
 
 
-def _pad_g(g, ans, x, pad_width, mode, constant_values):
-    # x̄ = ḡ without its border: ḡ[before : before + n] on every axis
+def _source_index(shape, pairs, mode, reflect_type) -> tuple:
+    """The index with ``pad(x) = x[index]`` for a copy mode: ``...``, then one (open-mesh) index
+    array per axis from the first padded axis to the last, then slices."""
+    padded = [k for k, (b, a) in enumerate(pairs) if b or a]
+    first, last = padded[0], padded[-1]
+    kwargs = {"reflect_type": reflect_type} if mode in ("reflect", "symmetric") else {}
+    src = [np.pad(np.arange(shape[k]), pairs[k], mode=mode, **kwargs)
+           for k in range(first, last + 1)]  # fmt: skip
+    return (Ellipsis, *np.ix_(*src)) + (slice(None),) * (len(shape) - 1 - last)
+
+
+def _pad_g(g, ans, x, pad_width, mode, constant_values, reflect_type):
     pairs = _pairs(pad_width, len(shape_of(x)))
-    inner = tuple(slice(b, b + n) for (b, _), n in zip(pairs, shape_of(x)))
-    return anp.getitem(g, index=(Ellipsis, *inner))
+    if not any(b or a for b, a in pairs):
+        return g
+    if mode == "constant":
+        # x̄ = ḡ without its border: ḡ[before : before + n] on every axis
+        inner = tuple(slice(b, b + n) for (b, _), n in zip(pairs, shape_of(x)))
+        return anp.getitem(g, index=(Ellipsis, *inner))
+    # x̄ = ḡ added back onto the elements each position copies (repeated copies add up)
+    index = _source_index(shape_of(x), pairs, mode, reflect_type)
+    batch = batch_of(g, len(shape_of(x)))
+    return anp.scatter_add(g, index=index, shape=batch + tuple(shape_of(x)))
+
+
+def _pad_samples(rng):
+    constant = [((S.real(rng, (3,)),), {"pad_width": 2}),
+                ((S.real(rng, (2, 3)),), {"pad_width": (1, 2), "constant_values": 1.5}),
+                ((S.real(rng, (2, 3)),), {"pad_width": ((0, 1), (2, 0))}),
+                ((S.real(rng, (2, 3, 2)),), {"pad_width": ((1,), (0,), (2,))}),
+                ((S.real(rng, (2, 3)),),
+                 {"pad_width": ((1, 0),), "constant_values": ((1.0, 2.0), (3.0, 4.0))}),
+                ((S.real(rng, (0, 2)),), {"pad_width": ((0, 0), (1, 1))})]  # fmt: skip
+    copies = []
+    for mode in _COPY_MODES:
+        copies += [((S.real(rng, (3,)),), {"pad_width": (2, 4), "mode": mode}),
+                   ((S.real(rng, (2, 3, 2)),), {"pad_width": ((1, 2), (0, 0), (3, 1)), "mode": mode}),
+                   ((S.real(rng, (3, 2)),), {"pad_width": ((0, 0), (1, 2)), "mode": mode}),
+                   ((S.real(rng, (0, 2)),), {"pad_width": ((0, 0), (1, 1)), "mode": mode})]  # fmt: skip
+    return constant + copies
 
 
 defop(
-    "pad", _pad_primal, params={"pad_width": None, "mode": "constant", "constant_values": 0},
-    batchable=True, jvp=(_pad_t,), vjp=(_pad_g,),
-    samples=lambda rng: [((S.real(rng, (3,)),), {"pad_width": 2}),
-                         ((S.real(rng, (2, 3)),), {"pad_width": (1, 2), "constant_values": 1.5}),
-                         ((S.real(rng, (2, 3)),), {"pad_width": ((0, 1), (2, 0))}),
-                         ((S.real(rng, (2, 3, 2)),), {"pad_width": ((1,), (0,), (2,))}),
-                         ((S.real(rng, (2, 3)),),
-                          {"pad_width": ((1, 0),), "constant_values": ((1.0, 2.0), (3.0, 4.0))}),
-                         ((S.real(rng, (0, 2)),), {"pad_width": ((0, 0), (1, 1))})],
-    formula="d pad(x, c) = pad(dx, 0)", vjp_formula="x̄ = ḡ with the padding sliced off",
-    doc="Pad x with a constant border (mode='constant' only)",
+    "pad", _pad_primal,
+    params={"pad_width": None, "mode": "constant", "constant_values": 0, "reflect_type": "even"},
+    batchable=True, jvp=(_pad_t,), vjp=(_pad_g,), samples=_pad_samples,
+    formula="d pad(x) = pad(dx): a zero border, or the same copies of dx's elements",
+    vjp_formula="x̄ = ḡ with the border sliced off (constant) or added back onto the copied "
+    "elements (edge, reflect, symmetric, wrap)",
+    doc="Pad x with a constant border, or with copies of its elements (mode='edge', 'reflect', "
+    "'symmetric', 'wrap')",
 )  # fmt: skip
 
 # --------------------------------------------------------------------------------------------
@@ -212,6 +268,7 @@ for _name, _fn, _keep in [("tril", np.tril, "on and below"), ("triu", np.triu, "
                              ((S.real(rng, (2, 0, 3)),), {"k": 0})],
         formula=f"d {_name}(x) = {_name}(dx)", vjp_formula=f"x̄ = {_name}(ḡ)",
         doc=f"Keep the elements {_keep} the k-th diagonal of the last two axes, zero the others",
+        torch=_name, torch_args={"k": "diagonal"},
     )  # fmt: skip
 
 # --------------------------------------------------------------------------------------------
@@ -265,6 +322,7 @@ defop(
                          ((S.real(rng, (0, 2, 2)),), {"offset": 0, "axis1": 1, "axis2": 2})],
     formula="d diagonal(x) = diagonal(dx)", vjp_formula="x̄ = ḡ scattered onto the diagonal",
     doc="The offset diagonal of the axis1 × axis2 matrices, as the last axis",
+    torch="diagonal", torch_args={"axis1": "dim1", "axis2": "dim2"},
 )  # fmt: skip
 
 
@@ -295,4 +353,5 @@ defop(
                          ((S.real(rng, (0, 3)),), {"offset": 0, "axis1": 0, "axis2": 1})],
     formula="d tr(x) = tr(dx)", vjp_formula="x̄ = ḡ·I (ḡ on the offset diagonal, 0 elsewhere)",
     doc="Sum along the offset diagonal of the axis1 × axis2 matrices",
+    torch="trace",
 )  # fmt: skip

@@ -622,6 +622,7 @@ defop(
     samples=_softmax_samples,
     formula="d softmax(x) = s·(dx - Σ s·dx)", vjp_formula="x̄ = s·(ḡ - Σ ḡ·s)",
     doc="exp(x) / Σ exp(x) along an axis, computed stably",
+    torch="softmax", torch_args={"axis": "dim"},
 )  # fmt: skip
 defop(
     "log_softmax", _log_softmax, params={"axis": -1}, batchable=True,
@@ -632,6 +633,7 @@ defop(
     samples=_softmax_samples,
     formula="d log_softmax(x) = dx - Σ softmax(x)·dx", vjp_formula="x̄ = ḡ - softmax(x)·Σḡ",
     doc="x - log Σ exp(x) along an axis, computed stably",
+    torch="log_softmax", torch_args={"axis": "dim"},
 )  # fmt: skip
 
 REDUCTIONS = ("mean", "sum", "none")

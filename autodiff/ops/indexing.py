@@ -1,4 +1,5 @@
-"""Indexing ``x[index]`` and its transpose, ``scatter_add``.
+"""Indexing ``x[index]`` and its transpose, ``scatter_add``; the composites ``take``,
+``take_along_axis`` (a ``getitem`` with an index array) and ``select`` (nested ``where``).
 
 ``index`` is anything NumPy accepts: ints, slices, ``None``, ``...``, integer arrays and boolean
 masks. Repeated integer indices accumulate in the VJP (``np.add.at``), as they must.
@@ -11,9 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from autodiff import functions as anp
-from autodiff.core import shape_of
+from autodiff.core import raw, shape_of
 from autodiff.ops import samples as S
-from autodiff.registry import defop
+from autodiff.ops.axes import neg_axes
+from autodiff.ops.plain import numpy_when_plain
+from autodiff.registry import defcomposite, defop
 
 
 def full_index(index, ndim: int) -> tuple | None:
@@ -120,3 +123,112 @@ defop(
     formula="d scatter_add(g) = scatter_add(dg)", vjp_formula="ḡ = c̄[index]",
     doc="Zeros of `shape` with g added at `index`: the transpose of indexing",
 )  # fmt: skip
+
+# --------------------------------------------------------------------------------------------
+# take, take_along_axis, select: compositions of getitem and where
+# --------------------------------------------------------------------------------------------
+
+
+@defcomposite(numpy=np.take, samples=lambda rng: [
+    ((S.real(rng, (2, 3)),), {"indices": np.array([4, 0, 4])}),
+    ((S.real(rng, (2, 3)),), {"indices": np.array([[2, -1], [0, 0]]), "axis": 1}),
+    ((S.real(rng, (3, 2)),), {"indices": 1, "axis": 0}),
+    ((S.real(rng, (4,)),), {"indices": np.array([5, -6, 1]), "mode": "wrap"}),
+    ((S.real(rng, (2, 3)),), {"indices": np.array([-1, 7]), "axis": -1, "mode": "clip"}),
+    ((S.real(rng, (0, 3)),), {"indices": np.array([1, 2]), "axis": 1})],
+    torch="take", torch_args={"indices": "index"})  # fmt: skip
+@numpy_when_plain(np.take)
+def take(a, indices, axis: int | None = None, out=None, mode: str = "raise"):
+    """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened ``a`` when ``axis`` is
+    None), like ``np.take``; ``mode`` is ``'raise'``, ``'wrap'`` or ``'clip'``. Repeated indices
+    add up their gradients.
+
+    Examples:
+        >>> import numpy as np, autodiff as ad
+        >>> ad.grad(lambda x: np.take(x, [0, 2, 2]).sum())(np.ones(3))
+        array([1., 0., 2.])
+    """
+    if out is not None:
+        raise TypeError(
+            "take: out= is not supported on traced values (writing into an array would drop its "
+            "derivative); use the returned array"
+        )
+    if axis is None:
+        a, ax = anp.ravel(a), 0
+    else:
+        ax = neg_axes(axis, len(shape_of(a)))[0] + len(shape_of(a))
+    # NumPy's own reading of the indices (their casting, mode, bounds errors): constants
+    index = np.take(np.arange(shape_of(a)[ax]), raw(indices), mode=mode)
+    return anp.getitem(a, index=(slice(None),) * ax + (index,))
+
+
+def _along_axis_index(shape: tuple[int, ...], index: np.ndarray, axis: int) -> tuple:
+    """The fancy index of ``take_along_axis``: ``index`` on ``axis``, ``arange`` on the others."""
+    if len(shape) != index.ndim:
+        raise ValueError("`indices` and `arr` must have the same number of dimensions")
+    ones = (1,) * index.ndim
+    return tuple(
+        index if d == axis else np.arange(n).reshape(ones[:d] + (-1,) + ones[d + 1 :])
+        for d, n in enumerate(shape)
+    )
+
+
+@defcomposite(numpy=np.take_along_axis, samples=lambda rng: [
+    ((S.real(rng, (2, 3)),), {"indices": np.array([[2, 0, 0, 1], [1, 1, 2, 0]]), "axis": 1}),
+    ((S.real(rng, (3, 2)),), {"indices": np.array([[0, 2]]), "axis": 0}),
+    ((S.real(rng, (2, 3)),), {"indices": np.array([5, 0, 5]), "axis": None}),
+    ((S.real(rng, (2, 3, 2)),), {"indices": np.array([[[1], [0], [1]]] * 2), "axis": -1}),
+    ((S.real(rng, (0, 3)),), {"indices": np.zeros((0, 1), dtype=int), "axis": 1})],
+    torch="take_along_dim", torch_args={"axis": "dim"})  # fmt: skip
+@numpy_when_plain(np.take_along_axis)
+def take_along_axis(arr, indices, axis: int | None = -1):
+    """Elements of ``arr`` picked along ``axis`` by an index array of the same rank, like
+    ``np.take_along_axis`` (for example with the output of ``argsort``); repeated picks add up
+    their gradients.
+
+    Examples:
+        >>> import numpy as np, autodiff as ad
+        >>> x = np.array([[3.0, 1.0, 2.0]])
+        >>> np.take_along_axis(x, np.argsort(x, axis=1), axis=1).tolist()
+        [[1.0, 2.0, 3.0]]
+    """
+    index = np.asarray(raw(indices))
+    if not np.issubdtype(index.dtype, np.integer):
+        raise IndexError("`indices` must be an integer array")
+    if axis is None:
+        if index.ndim != 1:
+            raise ValueError("when axis=None, `indices` must have a single dimension.")
+        arr, axis = anp.ravel(arr), 0
+    else:
+        axis = neg_axes(axis, len(shape_of(arr)))[0] + len(shape_of(arr))
+    return anp.getitem(arr, index=_along_axis_index(shape_of(arr), index, axis))
+
+
+@defcomposite(numpy=np.select, samples=lambda rng: [
+    (([np.array([True, False, False]), np.array([True, True, False])],
+      [S.real(rng, (3,)), S.real(rng, (2, 3))]), {}),
+    (([np.array([[True], [False]])], [S.real(rng, (3,))], S.real(rng, (2, 3))), {}),
+    (([np.zeros((0, 2), dtype=bool)], [S.real(rng, (0, 2))]), {"default": 1.5})])  # fmt: skip
+@numpy_when_plain(np.select)
+def select(condlist, choicelist, default=0):
+    """Elementwise, the choice of the first true condition (``default`` where none holds), like
+    ``np.select``: nested ``where``, differentiable in the choices and the default.
+
+    Examples:
+        >>> import numpy as np, autodiff as ad
+        >>> x = np.array([-2.0, 0.5, 3.0])
+        >>> ad.grad(lambda x: np.select([x < 0, x < 1], [-x, x**2], x).sum())(x)
+        array([-1.,  1.,  1.])
+    """
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if not condlist:
+        raise ValueError("select with an empty condition list is not possible")
+    conds = [np.asarray(raw(c)) for c in condlist]
+    for i, c in enumerate(conds):
+        if c.dtype != bool:
+            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+    out = default
+    for cond, choice in zip(reversed(conds), reversed(list(choicelist))):
+        out = anp.where(cond, choice, out)
+    return out

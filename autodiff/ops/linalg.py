@@ -8,7 +8,10 @@ that only that operand has and put on the diagonal for a repeated label (``"ii->
 
 The ``linalg`` ops (``inv``, ``det``, ``slogdet``, ``solve``, ``norm``, ``cholesky``) write their
 rules with ``matmul``, ``swapaxes`` and the linalg ops themselves, so derivatives of any order
-work, and stacks of matrices go through the same lines.
+work, and stacks of matrices go through the same lines. ``matrix_power`` and ``multi_dot`` are
+compositions of ``matmul``/``dot`` in NumPy's own order. The decompositions (``eigh``, ``svd``,
+``qr``, ...) and what is built on them (``pinv``, ``lstsq``, the norms 2, -2 and ``'nuc'``) are in
+:mod:`autodiff.ops.decompositions`.
 
 Examples:
     >>> import numpy as np, autodiff as ad
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import string
 from collections import Counter
 from typing import Any, NamedTuple
@@ -34,7 +38,7 @@ from autodiff import functions as anp
 from autodiff.core import EMPTY, Box, bind, raw, shape_of
 from autodiff.functions import linalg as la
 from autodiff.ops.axes import batch_of
-from autodiff.registry import defop
+from autodiff.registry import defcomposite, defop
 
 LETTERS = string.ascii_uppercase + string.ascii_lowercase  # einsum's labels, in NumPy's order
 MAX_OPERANDS = 64  # NumPy's limit on the operands of one einsum
@@ -363,6 +367,7 @@ defop(
     formula="d dot(a, b) = dot(da, b) + dot(a, db)",
     vjp_formula="ā = Σ over b's free axes of ḡ·b, b̄ = Σ over a's free axes of ḡ·a",
     doc="Dot product: sums the last axis of a with the second-to-last of b (NumPy's np.dot)",
+    torch="dot",
 )  # fmt: skip
 
 _INNER_JVP, _INNER_VJP = _binary_rules("inner")
@@ -375,6 +380,7 @@ defop(
     formula="d inner(a, b) = inner(da, b) + inner(a, db)",
     vjp_formula="ā = Σ over b's free axes of ḡ·b, b̄ = Σ over a's free axes of ḡ·a",
     doc="Inner product over the last axes of a and b (np.inner)",
+    torch="inner",
 )  # fmt: skip
 
 _TD_JVP, _TD_VJP = _binary_rules("tensordot")
@@ -434,6 +440,7 @@ defop(
     formula="d outer(a, b) = outer(da, b) + outer(a, db)",
     vjp_formula="ā = ḡ·vec(b), b̄ = ḡᵀ·vec(a) (reshaped like a and b)",
     doc="Outer product of the flattened a and b (np.outer)",
+    torch="outer",
 )  # fmt: skip
 
 # --------------------------------------------------------------------------------------------
@@ -496,6 +503,7 @@ defop(
     jvp=(_inv_jvp,), vjp=(_inv_vjp,), samples=_square_samples(),
     formula="d inv(A) = -A⁻¹ dA A⁻¹", vjp_formula="Ā = -A⁻ᵀ Ḡ A⁻ᵀ",
     doc="Inverse of a square matrix (or of each matrix of a stack)",
+    torch="inverse",
 )  # fmt: skip
 
 
@@ -516,6 +524,7 @@ defop(
     samples=_square_samples(),
     formula="d det(A) = det(A)·tr(A⁻¹ dA)", vjp_formula="Ā = ḡ·det(A)·A⁻ᵀ",
     doc="Determinant of a square matrix (or of each matrix of a stack)",
+    torch="det",
 )  # fmt: skip
 
 _slogdet_op = defop(
@@ -526,6 +535,7 @@ _slogdet_op = defop(
     formula="d log|det A| = tr(A⁻¹ dA) (the sign is piecewise constant)",
     vjp_formula="Ā = ḡ·A⁻ᵀ",
     doc="(sign, log|det A|); the primitive is log|det A|, the sign has zero derivative",
+    torch="slogdet",
 )  # fmt: skip
 
 
@@ -649,14 +659,14 @@ def norm_kind(ndim: int, ord: Any, axis: Any) -> tuple[str, tuple[int, ...]]:
     """Which norm ``np.linalg.norm(x, ord, axis)`` computes, and over which (negative) axes.
 
     Raises:
-        NotImplementedError: for the norms with no exact rule here (those built on singular
-            values: matrix ``ord`` 2, -2 and ``'nuc'``; vector ``ord`` < 1 other than 0).
+        NotImplementedError: for the vector norms with no rule here (``ord`` < 1 other than 0
+            and -inf).
     """
     if axis is None:
         if ord is None:
             return "two", tuple(range(-ndim, 0))
         if ndim not in (1, 2):
-            raise ValueError("norm: improper number of dimensions to norm")
+            raise ValueError("linalg.norm: improper number of dimensions to norm")
         axes = tuple(range(-ndim, 0))
     else:
         axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
@@ -666,7 +676,7 @@ def norm_kind(ndim: int, ord: Any, axis: Any) -> tuple[str, tuple[int, ...]]:
         if ord is None or (not isinstance(ord, str) and ord == 2):
             return "two", axes
         if isinstance(ord, str):
-            raise ValueError(f"norm: invalid norm order {ord!r} for vectors")
+            raise ValueError(f"linalg.norm: invalid norm order {ord!r} for vectors")
         if ord == 1:
             return "one", axes
         if ord == inf:
@@ -680,15 +690,18 @@ def norm_kind(ndim: int, ord: Any, axis: Any) -> tuple[str, tuple[int, ...]]:
     elif len(axes) == 2:
         if ord is None or ord == "fro":
             return "two", axes
-        kinds = {1: "col max", -1: "col min", inf: "row max", -inf: "row min"}
+        if ord == "nuc":
+            return "nuc", axes
+        kinds = {1: "col max", -1: "col min", inf: "row max", -inf: "row min", 2: "sv max",
+                 -2: "sv min"}  # fmt: skip
         if not isinstance(ord, str) and ord in kinds:
             return kinds[ord], axes
     else:
-        raise ValueError("norm: axis must name one axis (vector norm) or two (matrix norm)")
+        raise ValueError("linalg.norm: axis must name one axis (vector norm) or two (matrix norm)")
     raise NotImplementedError(
-        f"norm: no derivative rule for ord={ord!r} over {len(axes)} axis(es); matrix norms "
-        "built on singular values (2, -2, 'nuc') need an SVD, and vector ord < 1 is not "
-        "differentiable at zero. Use ord=None/'fro', 1 or inf, or a vector p ≥ 1"
+        f"linalg.norm: no derivative rule for ord={ord!r} over {len(axes)} axis(es): a vector "
+        "norm with ord < 1 is not differentiable at zero and has no rule here. Use ord=None, "
+        "1, inf, -inf, 0 or p ≥ 1 for vectors"
     )
 
 
@@ -717,6 +730,8 @@ def _norm_weight(x, ans, ord, axis, keepdims):
             return anp.where(zero, 0.0, x / safe)  # x / ‖x‖
         p = float(ord)  # sign(x)·|x|^(p-1) / ‖x‖^(p-1)
         return anp.where(zero, 0.0, np.sign(raw(x)) * anp.abs(x) ** (p - 1) / safe ** (p - 1))
+    if kind in ("sv max", "sv min", "nuc"):
+        return _singular_value_weight(x, kind, axes)
     xv = raw(x)
     sign = np.sign(xv)
     if kind == "one":
@@ -730,6 +745,27 @@ def _norm_weight(x, ans, ord, axis, keepdims):
         sums = np.sum(np.abs(xv), axis=reduce_axis, keepdims=True)
         weight = sign * _share(sums == raw(norm), (pick_axis,))
     return _cast(weight, x)
+
+
+def _singular_value_weight(x, kind, axes):
+    """∂‖X‖/∂X for the norms of singular values: Σᵢ cᵢ uᵢ vᵢᵀ over the matrices on ``axes``.
+
+    ``cᵢ`` is 1 for every non-zero singular value (``'nuc'``), or shared evenly among the
+    non-zero ties of the largest (``2``) or smallest (``-2``) one: the sum over a tie does not
+    depend on the basis the SVD chose for it. A zero singular value gets 0 (a subgradient).
+    """
+    moved = anp.moveaxis(x, axes, (-2, -1))
+    u, s, vh = la.svd(moved, full_matrices=False)
+    sv = raw(s)
+    # values within max(m, n)·eps·s₁ of each other (or of 0) are equal to working precision
+    tol = max(shape_of(moved)[-2:]) * np.finfo(sv.dtype).eps * np.max(sv, -1, keepdims=True)
+    if kind == "nuc":
+        coef = (sv > tol).astype(float)
+    else:
+        pick = np.max if kind == "sv max" else np.min
+        coef = _share((np.abs(sv - pick(sv, axis=-1, keepdims=True)) <= tol) & (sv > tol), -1)
+    weight = anp.matmul(u * _cast(coef[..., None, :], x), vh)
+    return anp.moveaxis(weight, (-2, -1), axes)
 
 
 def _norm_jvp(t, ans, x, ord, axis, keepdims):
@@ -764,6 +800,14 @@ def _norm_samples(rng):
         ((cols,), {"ord": np.inf}),
         ((cols,), {"ord": -1, "axis": (1, 0)}),
         ((r((0, 3)),), {"axis": 1}),
+        ((well_conditioned(rng, (3, 3)),), {"ord": 2}),
+        ((well_conditioned(rng, (3, 3)),), {"ord": -2}),
+        ((well_conditioned(rng, (3, 3)),), {"ord": "nuc"}),
+        ((r((4, 2)),), {"ord": "nuc"}),
+        ((r((2, 3, 4)),), {"ord": 2, "axis": (2, 0), "keepdims": True}),
+        ((r((2, 4, 3)),), {"ord": -2, "axis": (-2, -1)}),
+        ((r((2, 2, 3)),), {"ord": "nuc", "axis": (1, 2), "keepdims": True}),
+        ((r((0, 2, 2)),), {"ord": 2, "axis": (1, 2)}),
     ]
 
 
@@ -771,9 +815,12 @@ defop(
     "norm", lambda x, ord=None, axis=None, keepdims=False: np.linalg.norm(x, ord, axis, keepdims),
     module="linalg", params={"ord": None, "axis": None, "keepdims": False}, batchable=True,
     jvp=(_norm_jvp,), vjp=(_norm_vjp,), samples=_norm_samples,
-    formula="d‖x‖₂ = ⟨x, dx⟩/‖x‖₂ (0 at x = 0); d‖x‖₁ = Σ sign(x)·dx; d‖x‖∞ = sign·dx at the max",
-    vjp_formula="x̄ = ḡ·x/‖x‖₂ (0 at x = 0); ḡ·sign(x) for ‖·‖₁; shared among ties for ‖·‖∞",
-    doc="Vector norms (ord None/2, 1, inf, -inf, 0, p ≥ 1) and matrix norms ('fro', 1, inf)",
+    formula="d‖x‖₂ = ⟨x, dx⟩/‖x‖₂ (0 at x = 0); d‖x‖₁ = Σ sign(x)·dx; d‖x‖∞ = sign·dx at the "
+    "max; d‖X‖_nuc = ⟨U Vᵀ, dX⟩, d‖X‖₂ = u₁ᵀ dX v₁",
+    vjp_formula="x̄ = ḡ·x/‖x‖₂ (0 at x = 0); ḡ·sign(x) for ‖·‖₁; shared among ties for ‖·‖∞; "
+    "X̄ = ḡ U Vᵀ ('nuc'), ḡ u₁ v₁ᵀ (2)",
+    doc="Vector norms (ord None/2, 1, inf, -inf, 0, p ≥ 1) and matrix norms ('fro', 1, inf, "
+    "2, -2, 'nuc')",
 )  # fmt: skip
 
 # --------------------------------------------------------------------------------------------
@@ -813,3 +860,139 @@ defop(
     vjp_formula="Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹) (Murray 2016)",
     doc="Lower Cholesky factor L of a symmetric positive definite A = L Lᵀ (of (A + Aᵀ)/2)",
 )  # fmt: skip
+
+# --------------------------------------------------------------------------------------------
+# matrix_power, multi_dot: products of matrices, in NumPy's order
+# --------------------------------------------------------------------------------------------
+
+
+def _matrix_power_samples(rng):
+    shapes_and_powers = [((3, 3), 3), ((3, 3), 2), ((3, 3), 1), ((2, 3, 3), 5), ((3, 3), -2),
+                         ((2, 2, 2), -1), ((3, 3), 0), ((0, 2, 2), 4)]  # fmt: skip
+    return [((well_conditioned(rng, s) / 1.5,), {"n": k}) for s, k in shapes_and_powers]
+
+
+@defcomposite(module="linalg", samples=_matrix_power_samples, torch="matrix_power")
+def matrix_power(a: Any, n: int) -> Any:
+    """A square matrix (or each matrix of a stack) to an integer power, like
+    ``np.linalg.matrix_power``: the same products in the same order (squarings), and the inverse
+    first for ``n < 0``. For ``n = 0`` the identity, traced with a zero derivative (as PyTorch's).
+
+    Examples:
+        >>> import numpy as np, autodiff as ad
+        >>> A = np.array([[1.0, 2.0], [0.0, 1.0]])
+        >>> ad.grad(lambda a: ad.linalg.matrix_power(a, 3)[0, 1])(A)   # d(A³)₀₁
+        array([[6., 3.],
+               [4., 6.]])
+    """
+    if not isinstance(a, Box):
+        return np.linalg.matrix_power(a, n)
+    shape = shape_of(a)
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        raise np.linalg.LinAlgError(
+            "linalg.matrix_power: last 2 dimensions of the array must be square"
+        )
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError("linalg.matrix_power: exponent must be an integer") from None
+    if n == 0:
+        eye = np.broadcast_to(np.eye(shape[-1], dtype=raw(a).dtype), shape)
+        return anp.where(np.ones(shape, dtype=bool), eye, a)
+    if n < 0:
+        a, n = la.inv(a), -n
+    if n == 1:
+        return a
+    if n == 2:
+        return anp.matmul(a, a)
+    if n == 3:
+        return anp.matmul(anp.matmul(a, a), a)
+    z = result = None
+    while n > 0:  # binary decomposition, as NumPy: squarings of a, multiplied in where a bit is 1
+        z = a if z is None else anp.matmul(z, z)
+        n, bit = divmod(n, 2)
+        if bit:
+            result = z if result is None else anp.matmul(result, z)
+    return result
+
+
+def _chain_order(shapes: list[tuple[int, int]]) -> np.ndarray:
+    """NumPy's optimal parenthesization of a matrix chain (Cormen 15.2, as in multi_dot)."""
+    n = len(shapes)
+    p = [s[0] for s in shapes] + [shapes[-1][1]]
+    cost = np.zeros((n, n))
+    split = np.empty((n, n), dtype=np.intp)
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i, j] = np.inf
+            for k in range(i, j):
+                q = cost[i, k] + cost[k + 1, j] + p[i] * p[k + 1] * p[j + 1]
+                if q < cost[i, j]:
+                    cost[i, j] = q
+                    split[i, j] = k
+    return split
+
+
+def _chain(arrays: list, split: np.ndarray, i: int, j: int) -> Any:
+    if i == j:
+        return arrays[i]
+    k = split[i, j]
+    return anp.dot(_chain(arrays, split, i, k), _chain(arrays, split, k + 1, j))
+
+
+def _multi_dot_samples(rng):
+    r = rng.standard_normal
+    chains = [[(2, 3), (3, 4)], [(3,), (3, 4), (4, 2)], [(2, 5), (5, 3), (3,)],
+              [(4,), (4, 2), (2, 3), (3,)], [(3, 4), (4, 2), (2, 5), (5, 1)],
+              [(5, 2), (2, 6), (6, 3), (3, 4), (4, 2)], [(0, 2), (2, 3), (3, 2)]]  # fmt: skip
+    return [(([r(s) for s in chain],), {}) for chain in chains]
+
+
+@defcomposite(module="linalg", samples=_multi_dot_samples)
+def multi_dot(arrays: Any, *, out: Any = None) -> Any:
+    """The product of two or more matrices, in the cheapest order, like
+    ``np.linalg.multi_dot``: the same order, so the same values. A 1-D first (last) array is a
+    row (column) vector.
+
+    Examples:
+        >>> import numpy as np, autodiff as ad
+        >>> A, B, c = np.eye(2), np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, -1.0])
+        >>> ad.grad(lambda b: ad.linalg.multi_dot([A, b, c]).sum())(B)
+        array([[ 1., -1.],
+               [ 1., -1.]])
+    """
+    arrays = list(arrays)
+    if not any(isinstance(x, Box) for x in arrays):
+        return np.linalg.multi_dot(arrays, out=out)
+    if out is not None:
+        raise TypeError("linalg.multi_dot: out= is not supported on traced values")
+    n = len(arrays)
+    if n < 2:
+        raise ValueError("linalg.multi_dot: expecting at least two arrays")
+    if n == 2:
+        return anp.dot(arrays[0], arrays[1])
+    arrays = [x if isinstance(x, Box) else np.asarray(x) for x in arrays]
+    first, last = len(shape_of(arrays[0])), len(shape_of(arrays[-1]))
+    if first == 1:
+        arrays[0] = anp.reshape(arrays[0], (1, shape_of(arrays[0])[0]))
+    if last == 1:
+        arrays[-1] = anp.reshape(arrays[-1], (shape_of(arrays[-1])[0], 1))
+    if any(len(shape_of(x)) != 2 for x in arrays):
+        raise np.linalg.LinAlgError(
+            "linalg.multi_dot: the arrays must be 2-dimensional (the first and last may be 1-D)"
+        )
+    shapes = [shape_of(x) for x in arrays]
+    if n == 3:  # NumPy's _multi_dot_three
+        (a0, a1b0), (b1c0, c1) = shapes[0], shapes[2]
+        if a0 * b1c0 * (a1b0 + c1) < a1b0 * c1 * (a0 + b1c0):
+            result = anp.dot(anp.dot(arrays[0], arrays[1]), arrays[2])
+        else:
+            result = anp.dot(arrays[0], anp.dot(arrays[1], arrays[2]))
+    else:
+        result = _chain(arrays, _chain_order(shapes), 0, n - 1)
+    if first == 1 and last == 1:
+        return anp.getitem(result, index=(0, 0))
+    if first == 1 or last == 1:
+        return anp.reshape(result, (-1,))
+    return result

@@ -109,4 +109,5 @@ defop(
     formula="d(x @ y) = dx @ y + x @ dy",
     vjp_formula="x̄ = ḡ @ yᵀ, ȳ = xᵀ @ ḡ",
     doc="Matrix product (the @ operator)",
+    torch="matmul",
 )

@@ -1,4 +1,5 @@
-"""Shape primitives: reshape, transpose, swapaxes, expand_dims, squeeze, broadcast_to, flip, astype.
+"""Shape primitives: reshape, transpose, swapaxes, expand_dims, squeeze, broadcast_to, flip, astype,
+moveaxis, roll and copy.
 
 They only move or copy elements, so each is linear: its JVP is the op on the tangent, its VJP the
 inverse movement. Rules keep any leading batch axes of the tangent in front.
@@ -35,6 +36,7 @@ defop(
                          ((S.real(rng, (0, 3)),), {"shape": (3, 0)})],
     formula="d reshape(x) = reshape(dx)", vjp_formula="x̄ = reshape(ḡ, x.shape)",
     doc="Give the array a new shape with the same elements",
+    torch="reshape",
 )  # fmt: skip
 
 
@@ -60,6 +62,7 @@ defop(
                          ((S.real(rng, (2, 3, 4)),), {"axes": (1, 2, 0)}),
                          ((S.real(rng, (3,)),), {"axes": None})],
     formula="d xᵀ = (dx)ᵀ", vjp_formula="x̄ = ḡ permuted back", doc="Permute the axes",
+    torch="permute", torch_args={"axes": "dims"},
 )  # fmt: skip
 
 
@@ -76,6 +79,7 @@ defop(
     samples=lambda rng: [((S.real(rng, (2, 3, 4)),), {"axis1": 0, "axis2": 2})],
     formula="d swapaxes(x) = swapaxes(dx)", vjp_formula="x̄ = swapaxes(ḡ)",
     doc="Exchange two axes",
+    torch="transpose", torch_args={"axis1": "dim0", "axis2": "dim1"},
 )  # fmt: skip
 
 for _name, _fn, _params, _cases in [
@@ -93,6 +97,7 @@ for _name, _fn, _params, _cases in [
         samples=lambda rng, _cases=_cases: [((S.real(rng, s),), p) for s, p in _cases],
         formula=f"d {_name}(x) = {_name}(dx)", vjp_formula="x̄ = reshape(ḡ, x.shape)",
         doc="Insert axes of length one" if _name == "expand_dims" else "Remove axes of length one",
+        torch="unsqueeze" if _name == "expand_dims" else "squeeze", torch_args={"axis": "dim"},
     )  # fmt: skip
 
 
@@ -117,6 +122,7 @@ defop(
                          ((S.real(rng, ()),), {"shape": (0, 2)})],
     formula="d broadcast(x) = broadcast(dx)", vjp_formula="x̄ = Σ of ḡ over broadcast axes",
     doc="Broadcast to a shape",
+    torch="broadcast_to",
 )  # fmt: skip
 
 
@@ -131,6 +137,7 @@ defop(
     samples=lambda rng: [((S.real(rng, (2, 3)),), {"axis": None}),
                          ((S.real(rng, (2, 3)),), {"axis": 1})],
     formula="d flip(x) = flip(dx)", vjp_formula="x̄ = flip(ḡ)", doc="Reverse the order along axes",
+    torch="flip", torch_args={"axis": "dims"},
 )  # fmt: skip
 
 
@@ -168,4 +175,54 @@ defop(
                          ((S.real(rng, (2, 3, 4)),), {"source": (0, 1), "destination": (2, 0)})],
     formula="d moveaxis(x) = moveaxis(dx)", vjp_formula="x̄ = moveaxis(ḡ) back",
     doc="Move axes to new positions",
+    torch="movedim",
+)  # fmt: skip
+
+
+def _roll_c(c, x, shift, axis):
+    """``roll`` applied to a (co)tangent of x, whose leading batch axes stay in place."""
+    if axis is None:  # roll the flattened x: flatten behind the batch axes, roll, shape back
+        batch = batch_of(c, len(shape_of(x)))
+        flat = anp.roll(anp.reshape(c, batch + (-1,)), shift, axis=-1)
+        return anp.reshape(flat, batch + shape_of(x))
+    return anp.roll(c, shift, axis=_as_neg(axis, len(shape_of(x))))
+
+
+def _negated(shift):
+    """``-shift`` for an int or a sequence of ints (NumPy pairs each shift with an axis)."""
+    if isinstance(shift, (int, np.integer)):
+        return -int(shift)
+    return tuple(-int(s) for s in np.ravel(shift))
+
+
+defop(
+    "roll", lambda x, shift, axis=None: np.roll(x, shift, axis=axis),
+    params={"shift": 0, "axis": None}, batchable=True,
+    jvp=(lambda t, ans, x, shift, axis: _roll_c(t, x, shift, axis),),  # d roll(x) = roll(dx)
+    vjp=(lambda g, ans, x, shift, axis: _roll_c(g, x, _negated(shift), axis),),
+    # x̄ = roll(ḡ, -shift)
+    samples=lambda rng: [((S.real(rng, (5,)),), {"shift": 2, "axis": None}),
+                         ((S.real(rng, (2, 3)),), {"shift": -1, "axis": None}),
+                         ((S.real(rng, (2, 3)),), {"shift": 4, "axis": 1}),
+                         ((S.real(rng, (2, 3, 4)),), {"shift": (1, -2), "axis": (0, 2)}),
+                         ((S.real(rng, (2, 3)),), {"shift": (1, 1), "axis": (1, 1)}),
+                         ((S.real(rng, (2, 3)),), {"shift": 1, "axis": (0, 1)}),
+                         ((S.real(rng, ()),), {"shift": 3, "axis": None}),
+                         ((S.real(rng, (0, 3)),), {"shift": 1, "axis": 1})],
+    formula="d roll(x) = roll(dx)", vjp_formula="x̄ = roll(ḡ, -shift)",
+    doc="Shift elements cyclically along axes (of the flattened x when axis is None)",
+    torch="roll", torch_args={"shift": "shifts", "axis": "dims"},
+)  # fmt: skip
+
+
+defop(
+    "copy", lambda x, order="K", subok=False: np.copy(x, order=order, subok=subok),
+    params={"order": "K", "subok": False}, batchable=True,
+    jvp=(lambda t, ans, x, order, subok: t,),  # d copy(x) = dx
+    vjp=(lambda g, ans, x, order, subok: g,),  # x̄ = ḡ
+    samples=lambda rng: [((S.real(rng, (2, 3)),), {}), ((S.real(rng, ()),), {}),
+                         ((S.real(rng, (0, 2)),), {})],
+    formula="d copy(x) = dx", vjp_formula="x̄ = ḡ",
+    doc="A new array with the values of x (the derivative is the identity)",
+    torch="clone",
 )  # fmt: skip

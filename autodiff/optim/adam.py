@@ -6,10 +6,10 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import autodiff as ad
+from autodiff import functions as anp
 from autodiff.autograd import no_grad
 from autodiff.optim.optimizer import Optimizer
-from autodiff.tensor import Tensor
+from autodiff.tensor import Tensor, zeros_like
 
 __all__ = ["Adam", "AdamW"]
 
@@ -86,10 +86,10 @@ class Adam(Optimizer):
         state = self.state.setdefault(p, {})
         if not state:
             state["step"] = 0
-            state["exp_avg"] = ad.zeros_like(p)
-            state["exp_avg_sq"] = ad.zeros_like(p)
+            state["exp_avg"] = zeros_like(p)
+            state["exp_avg_sq"] = zeros_like(p)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = ad.zeros_like(p)
+                state["max_exp_avg_sq"] = zeros_like(p)
         state["step"] += 1
         step = state["step"]
         if weight_decay != 0:
@@ -109,7 +109,7 @@ class Adam(Optimizer):
         bias_correction2_sqrt = math.sqrt(1 - beta2**step)
         step_size = lr / bias_correction1
         if group["amsgrad"]:
-            state["max_exp_avg_sq"].copy_(ad.maximum(state["max_exp_avg_sq"], exp_avg_sq))
+            state["max_exp_avg_sq"].copy_(anp.maximum(state["max_exp_avg_sq"], exp_avg_sq))
             second = state["max_exp_avg_sq"]
         else:
             second = exp_avg_sq
