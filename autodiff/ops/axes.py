@@ -17,13 +17,18 @@ def neg_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, int or tuple) as a sorted tuple of negative axes of an ``ndim`` array."""
     if axis is None:
         return tuple(range(-ndim, 0))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise np.exceptions.AxisError(a, ndim)
-        out.append(int(a) % ndim - ndim)
-    return tuple(sorted(out))
+    axes = as_negative(axis, ndim)
+    return tuple(sorted((axes,) if isinstance(axes, int) else axes))
+
+
+def as_negative(axis: Any, ndim: int) -> Any:
+    """``axis`` (an int or a sequence of ints) as negative axes of an ``ndim`` array, in the order
+    given (``moveaxis`` pairs them up); an int stays an int. Out of range: NumPy's AxisError."""
+    if isinstance(axis, (int, np.integer)):
+        if not -ndim <= axis < ndim:
+            raise np.exceptions.AxisError(int(axis), ndim)
+        return int(axis) % ndim - ndim
+    return tuple(as_negative(a, ndim) for a in axis)
 
 
 def batch_of(t: Any, unbatched_ndim: int) -> tuple[int, ...]:

@@ -290,7 +290,7 @@ _TORCH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh":
                 "arccosh": "acosh", "arctanh": "atanh", "cbrt": None}  # fmt: skip
 
 for _name, _fn, _partial, _domain, _formula in _UNARY:
-    _lhs, _rhs = _formula.split(" = ")
+    _rhs = _formula.split(" = ", 1)[1]
     defop(
         _name, _fn, elementwise=True, partials=(_partial,), samples=S.unary(_domain),
         formula=_formula, vjp_formula="x̄ = ḡ·" + _rhs.replace("·dx", "").replace("dx", "1"),

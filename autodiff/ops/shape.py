@@ -12,7 +12,7 @@ import numpy as np
 from autodiff import functions as anp
 from autodiff.core import raw, shape_of, unbroadcast
 from autodiff.ops import samples as S
-from autodiff.ops.axes import batch_of, neg_axes
+from autodiff.ops.axes import as_negative, batch_of, neg_axes
 from autodiff.registry import defop
 
 
@@ -152,16 +152,9 @@ defop(
 )  # fmt: skip
 
 
-def _as_neg(axes, n):
-    """Axes as negative numbers, in the order given (moveaxis pairs them up)."""
-    if isinstance(axes, (int, np.integer)):
-        return int(axes) % n - n
-    return tuple(int(a) % n - n for a in axes)
-
-
 def _move(c, x, source, destination):
     n = len(shape_of(x))
-    return anp.moveaxis(c, _as_neg(source, n), _as_neg(destination, n))
+    return anp.moveaxis(c, as_negative(source, n), as_negative(destination, n))
 
 
 defop(
@@ -185,7 +178,7 @@ def _roll_c(c, x, shift, axis):
         batch = batch_of(c, len(shape_of(x)))
         flat = anp.roll(anp.reshape(c, batch + (-1,)), shift, axis=-1)
         return anp.reshape(flat, batch + shape_of(x))
-    return anp.roll(c, shift, axis=_as_neg(axis, len(shape_of(x))))
+    return anp.roll(c, shift, axis=as_negative(axis, len(shape_of(x))))
 
 
 def _negated(shift):
