@@ -12,15 +12,19 @@ Examples:
 
 import sys as _sys
 
-from autodiff import autograd, models, nn, optim, registry, tree, viz
+from autodiff import autograd, models, nn, optim, registry, tree, utils, viz
 from autodiff import numpy_api as _numpy_api
 from autodiff import ops as _ops  # noqa: F401  (declares the primitives)
 from autodiff import unsupported as _unsupported  # noqa: F401  (the reasons errors give)
 from autodiff.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from autodiff.checkpoint import checkpoint, remat
 from autodiff.compare import builtin_problem, compare_modes
+from autodiff.compile import compile  # ad.compile; the builtin stays builtins.compile
 from autodiff.construct import array, asarray  # (and the linspace composite)
 from autodiff.core import raw
+from autodiff.custom import custom_jvp, custom_vjp
 from autodiff.forward import Dual, jvp
+from autodiff.functional_call import functional_call
 from autodiff.functions import fft, linalg, special
 from autodiff.io import load, save
 from autodiff.jacobian import (
@@ -38,6 +42,8 @@ from autodiff.tensor import (
     Tensor,
     arange,
     bool_,
+    complex64,
+    complex128,
     eye,
     float32,
     float64,
@@ -60,6 +66,7 @@ from autodiff.tensor import (
     zeros_like,
 )  # fmt: skip
 from autodiff.testing import check_grads
+from autodiff.vmap import vmap
 
 _numpy_api.install(globals())
 for _space in (linalg, fft, special):
@@ -70,13 +77,15 @@ __version__ = "0.1.0"
 __all__ = [
     "jvp", "vjp", "grad", "value_and_grad", "tape", "check_grads",
     "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "linearize", "confirm_vjp", "SweepCount",
-    "compare_modes", "builtin_problem",
+    "compare_modes", "builtin_problem", "compile",
     "Tensor", "tensor", "zeros", "ones", "full", "arange", "linspace", "eye", "zeros_like",
     "ones_like", "full_like", "rand", "randn", "rand_like", "randn_like", "manual_seed",
-    "is_tensor", "float32", "float64", "int64", "bool_", "set_default_dtype", "get_default_dtype",
+    "is_tensor", "float32", "float64", "int64", "bool_", "complex64", "complex128",
+    "set_default_dtype", "get_default_dtype",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd",
     "Dual", "Traced", "Tape", "raw", "registry", "linalg", "fft", "special", "viz",
-    "tree",
+    "tree", "vmap", "custom_jvp", "custom_vjp",
     "array", "asarray",
     "load", "save", "models", "nn", "optim",
+    "checkpoint", "remat", "functional_call", "utils",
 ] + [f.name for f in [*registry.ops(), *registry.composites()] if f.module == ""]  # fmt: skip

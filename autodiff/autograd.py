@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from autodiff import functions
 from autodiff.core import Box
 from autodiff.reverse import Node, backward_sweep
 
@@ -235,6 +236,8 @@ def _as_tensor(g: Any, like: Box, create_graph: bool) -> Any:
     if g is None:
         return None
     wrap = like._trace.wrap
+    if g.dtype.kind == "c":  # PyTorch's convention: the conjugate of the engines' gradient
+        g = functions.conj(g)
     if isinstance(g, Box):
         return g if create_graph else wrap(g._value, None)
     return wrap(np.asarray(g, dtype=like.dtype), None)
@@ -290,6 +293,8 @@ def _seed(out: Box, gradient: Any, create_graph: bool) -> Any:
                 f"{tuple(out.shape)}: pass gradient= (a tensor of that shape), or reduce it "
                 "first, e.g. out.sum().backward()"
             )
+        if out.dtype.kind == "c":
+            raise RuntimeError("grad can be implicitly created only for real scalar outputs")
         g = np.ones(out.shape, dtype=out.dtype)
         return wrap(g, None) if create_graph else g
     g = gradient if isinstance(gradient, Box) else wrap(np.asarray(gradient), None)
@@ -298,10 +303,14 @@ def _seed(out: Box, gradient: Any, create_graph: bool) -> Any:
             f"Mismatch in shape: grad_output[0] has a shape of {tuple(g.shape)} and output[0] "
             f"has a shape of {tuple(out.shape)}"
         )
-    if not np.issubdtype(g.dtype, np.floating):
+    if not np.issubdtype(g.dtype, np.inexact):
         raise TypeError(f"gradient must be a floating point tensor, got dtype {g.dtype}")
     if g.dtype != out.dtype:
         g = wrap(g._value.astype(out.dtype), None)
+    if g.dtype.kind == "c":
+        # PyTorch's convention from the engines' (JAX's): conjugate the seed here and the
+        # gradients that reach the leaves (Tensor._accumulate, _as_tensor)
+        g = functions.conj(g)
     return g if create_graph else g._value
 
 

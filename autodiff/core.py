@@ -168,8 +168,17 @@ def bind(op: Op, args: tuple | list, params: dict[str, Any]) -> Any:
             if top is None or t.level > top.level:
                 top = t
     if top is None:
+        if params and params_trace is not None:  # ad.compile records: a value among params?
+            top = params_trace(params)
+            if top is not None:
+                return top.process(op, args, params)
         return op.primal(*args, **params)
     return top.process(op, args, params)
+
+
+# Set by autodiff.compile while a recording runs: finds a recorded value among an op's
+# parameters (a rule's mask or index), so the op is recorded even when no argument is a box.
+params_trace: Any = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,8 +289,20 @@ def vjp_rule(
 
 def cotangent_dtype(c: Any, x: Any) -> Any:
     """``c`` in ``x``'s dtype: a derivative has its input's dtype (a float32 input used with a
-    float64 constant still gets a float32 gradient, as in PyTorch and JAX)."""
-    return anp.astype(c, x.dtype)
+    float64 constant still gets a float32 gradient, as in PyTorch and JAX). A complex cotangent
+    of a real input keeps its real part, as JAX does (the transpose of the embedding ℝ → ℂ)."""
+    return cast(c, x.dtype)
+
+
+def cast(v: Any, dtype: Any) -> Any:
+    """``v`` as ``dtype``, a complex value cast to a real dtype keeping its real part without
+    NumPy's ComplexWarning (the derivative of a cast; the primal cast warns, as NumPy does)."""
+    dtype = np.dtype(dtype)
+    if v.dtype.kind == "c" and dtype.kind != "c":
+        v = anp.real(v)
+        if v.dtype == dtype:
+            return v
+    return anp.astype(v, dtype)
 
 
 def unbroadcast(c: Any, shape: tuple[int, ...], batch: int = 0) -> Any:
@@ -388,12 +409,14 @@ def check_outputs(out: Any, who: str) -> tuple:
 
 
 def check_float(x: Any, what: str) -> np.ndarray:
-    """Turn an input into a floating-point array, or say clearly why it cannot be one."""
+    """Turn an input into a floating-point (or complex) array, or say clearly why it cannot be
+    one."""
     if isinstance(x, Box):
         return x
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(
-            f"{what} must be a float array or a Python float, got {type(x).__name__} {x!r}"
+            f"{what} must be a float array (or a complex one) or a Python number, got "
+            f"{type(x).__name__} {x!r}"
         )
     try:
         arr = np.asarray(x)
@@ -401,15 +424,104 @@ def check_float(x: Any, what: str) -> np.ndarray:
         raise TypeError(f"{what} could not be turned into an array: {exc}") from None
     if arr.dtype == object:
         raise TypeError(f"{what} must be a float array, got an object array ({type(x).__name__})")
-    if not np.issubdtype(arr.dtype, np.floating):
+    if not np.issubdtype(arr.dtype, np.inexact):
         if isinstance(x, (int, float)) and not isinstance(x, bool):
             return np.asarray(float(x))
         raise TypeError(
-            f"only floating point inputs can be differentiated, but {what} has dtype "
-            f"{arr.dtype}; convert it first, e.g. np.asarray(x, dtype=float)"
+            f"only floating point and complex inputs can be differentiated, but {what} has "
+            f"dtype {arr.dtype}; convert it first, e.g. np.asarray(x, dtype=float)"
         )
     return arr
 
 
+def is_complex(x: Any) -> bool:
+    """Whether ``x`` (a plain value or a box) holds complex numbers."""
+    return np.asarray(raw(x)).dtype.kind == "c" if not hasattr(x, "dtype") else x.dtype.kind == "c"
+
+
 def prod(shape: tuple[int, ...]) -> int:
     return math.prod(shape)
+
+
+def _dtype_of(x: Any) -> np.dtype:
+    value = raw(x)
+    return value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype
+
+
+def check_complex_inputs(primals: Any, holomorphic: bool, who: str, mode: str) -> bool:
+    """JAX's rules for complex inputs: with ``holomorphic=True`` every input must be complex;
+    without it forward mode (``jacfwd``) refuses a complex input. Returns whether any input is
+    complex."""
+    dtypes = [_dtype_of(p) for p in primals]
+    complex_in = any(d.kind == "c" for d in dtypes)
+    if holomorphic:
+        for d in dtypes:
+            if d.kind != "c":
+                raise TypeError(
+                    f"{who} with holomorphic=True requires inputs with complex dtype, but got "
+                    f"{d.name}; convert them, e.g. x.astype(complex)"
+                )
+    elif complex_in and mode == "forward":
+        d = next(d for d in dtypes if d.kind == "c")
+        raise TypeError(
+            f"{who} requires real-valued inputs (a floating dtype), but got {d.name}. For "
+            "holomorphic differentiation, pass holomorphic=True; for a non-holomorphic function "
+            "of complex inputs, use ad.jvp directly, or ad.jacrev for a real-valued function"
+        )
+    return complex_in
+
+
+def check_complex_outputs(out: Any, holomorphic: bool, who: str, mode: str) -> bool:
+    """JAX's rules for complex outputs: with ``holomorphic=True`` every output must be complex;
+    without it reverse mode (``grad``, ``jacrev``) refuses a complex output. Returns whether any
+    output is complex."""
+    outs = out if isinstance(out, tuple) else (out,)
+    dtypes = [_dtype_of(o) for o in outs]
+    complex_out = any(d.kind == "c" for d in dtypes)
+    if holomorphic:
+        for d in dtypes:
+            if d.kind != "c":
+                raise TypeError(
+                    f"{who} with holomorphic=True requires outputs with complex dtype, but got "
+                    f"{d.name}"
+                )
+    elif complex_out and mode != "forward":
+        d = next(d for d in dtypes if d.kind == "c")
+        raise TypeError(
+            f"{who} requires real-valued outputs (a floating dtype), but got {d.name}. For "
+            "holomorphic differentiation, pass holomorphic=True; for a non-holomorphic function "
+            "with complex outputs, use ad.vjp directly (or ad.jacfwd, if the inputs are real)"
+        )
+    return complex_out
+
+
+def refuse_complex(name: str, *values: Any) -> None:
+    """Raise a clear error when an op whose rules are real-only meets complex values (never a
+    silently wrong derivative)."""
+    for v in values:
+        dtype = getattr(raw(v), "dtype", None)
+        if dtype is not None and dtype.kind == "c":
+            raise TypeError(
+                f"{name}: complex values are not differentiable with this op yet (its rules are "
+                "written for real numbers); differentiate the real and imaginary parts "
+                "separately, or call it on plain values"
+            )
+
+
+def real_only(name: str, rules: Any) -> tuple:
+    """An op's rules guarded by :func:`refuse_complex` on their array arguments (for ops whose
+    rules would give a wrong derivative for complex input). The guard reads only dtypes, which
+    a lean tape's stubs keep, so what the tape saves is unchanged."""
+
+    def guard(rule: Any) -> Any:
+        if rule is None:
+            return None
+
+        def guarded(t: Any, ans: Any, *args: Any, **params: Any) -> Any:
+            refuse_complex(name, *args)
+            return rule(t, ans, *args, **params)
+
+        guarded.reads_like = getattr(rule, "reads_like", (rule, 1))
+        return guarded
+
+    return tuple(guard(r) for r in rules)

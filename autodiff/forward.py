@@ -249,7 +249,7 @@ def _unpack(out: Any, trace: ForwardTrace, batch: int, tangents: tuple) -> tuple
     if type(out) is Dual and out._trace is trace:
         return out._value, out.tangent
     if isinstance(out, (int, float, complex)):
-        out = np.asarray(out, dtype=float)
+        out = np.asarray(out, dtype=complex if isinstance(out, complex) else float)
     batch_shape = tuple(shape_of(tangents[0])[:batch]) if tangents else ()
     value = raw(out)
     dtype = value.dtype if np.issubdtype(np.asarray(value).dtype, np.inexact) else np.float64

@@ -54,7 +54,16 @@ from autodiff.boundary import (
     unbox_aux,
     unflatten_args,
 )
-from autodiff.core import Box, check_float, jvp_rule, prod, raw, shape_of
+from autodiff.core import (
+    Box,
+    check_complex_inputs,
+    check_complex_outputs,
+    check_float,
+    jvp_rule,
+    prod,
+    raw,
+    shape_of,
+)
 from autodiff.forward import jvp, jvp_batched
 from autodiff.reverse import (
     Pullback,
@@ -235,7 +244,8 @@ def _only(g: Callable[..., Any], primals: tuple, p: int) -> Callable[[Any], Any]
 
 
 def _dtype(x: Any) -> np.dtype:
-    dtype = np.asarray(raw(x)).dtype
+    value = raw(x)  # read the dtype only: a value batched by vmap has no single value
+    dtype = value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype
     return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
 
 
@@ -502,6 +512,7 @@ class JacobianFunction:
         return_choice: bool = False,
         who: str | None = None,
         has_aux: bool = False,
+        holomorphic: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
@@ -516,6 +527,7 @@ class JacobianFunction:
         self.chunk_size = chunk_size
         self.return_choice = return_choice
         self.has_aux = has_aux
+        self.holomorphic = holomorphic
         self.last_choice: ModeChoice | None = None
         name = getattr(f, "__name__", type(f).__name__)
         if isinstance(f, JacobianFunction) and who:  # hessian = jacfwd(jacrev(f)): name f
@@ -540,11 +552,13 @@ class JacobianFunction:
     def _run(self, args: tuple, kwargs: dict, compute: bool) -> tuple[Any, ModeChoice]:
         mark = level_mark() if self.has_aux else 0
         g, primals, _ = _prepare(self.f, args, kwargs, self.argnums, self.who, self.has_aux)
+        complex_in = check_complex_inputs(primals, self.holomorphic, self.who, self.mode)
         if self.mode == "forward":
             if compute and primals:
                 out, jacs = _jacfwd(g, primals, self.vectorize, self.chunk_size)
             else:  # only the output's size is needed (or there is nothing to differentiate)
                 out, jacs = g(*(raw(p) for p in primals)), ([] if compute else None)
+            check_complex_outputs(out, self.holomorphic, self.who, "forward")
             choice = self._choice("forward", primals, out)
         else:
             # reverse and auto both record f on a tape first; auto learns the output size from
@@ -552,9 +566,15 @@ class JacobianFunction:
             recorded = _vjp(g, primals, self.who, held=False)
             _note(recordings=1)
             mode = "reverse"
+            # auto may answer a complex output of real inputs in forward mode
+            out_mode = "forward" if self.mode == "auto" and not complex_in else "reverse"
+            complex_out = check_complex_outputs(recorded[0], self.holomorphic, self.who, out_mode)
             if self.mode == "auto":
                 probe = self._choice("reverse", primals, recorded[0])
                 mode = "forward" if probe.n_inputs < probe.n_outputs else "reverse"
+                if not self.holomorphic and (complex_in or complex_out):
+                    # a complex input needs reverse mode, a complex output forward mode
+                    mode = "forward" if complex_out else "reverse"
             choice = self._choice(mode, primals, recorded[0])
             jacs = None
             if compute and mode == "reverse":
@@ -585,6 +605,7 @@ def jacfwd(
     vectorize: bool = True,
     chunk_size: int | None = None,
     has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> JacobianFunction:
     """The Jacobian of ``f`` by forward mode: column ``j`` is the JVP ``J·eⱼ``.
 
@@ -599,6 +620,9 @@ def jacfwd(
             (``ceil(n / chunk_size)`` sweeps) to bound memory.
         has_aux: ``f`` returns a pair ``(out, aux)``; the Jacobian function then returns
             ``(J, aux)``, with ``aux`` as plain values (as in JAX).
+        holomorphic: ``f`` is complex-differentiable, with complex inputs and outputs; ``J``
+            is then ``f'(z)`` (as in JAX). Without it a complex input is a TypeError (a real
+            input with a complex output is fine: the columns are complex).
 
     Pytrees: an argument and the output may be nested dicts, lists, tuples and namedtuples of
     arrays. ``J`` then has the output's structure outside and the argument's inside, as in JAX:
@@ -622,7 +646,9 @@ def jacfwd(
                [ 0., 81.]]), array([[-12.,   0.],
                [  0.,  -8.]]))
     """
-    return JacobianFunction(f, argnums, "forward", vectorize, chunk_size, has_aux=has_aux)
+    return JacobianFunction(
+        f, argnums, "forward", vectorize, chunk_size, has_aux=has_aux, holomorphic=holomorphic
+    )
 
 
 def jacrev(
@@ -632,6 +658,7 @@ def jacrev(
     vectorize: bool = True,
     chunk_size: int | None = None,
     has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> JacobianFunction:
     """The Jacobian of ``f`` by reverse mode: row ``i`` is the VJP ``Jᵀ·eᵢ``.
 
@@ -645,6 +672,10 @@ def jacrev(
             ``m`` separate sweeps. Same Jacobian.
         chunk_size: with ``vectorize``, at most this many rows per sweep.
         has_aux: ``f`` returns ``(out, aux)``; the Jacobian function returns ``(J, aux)``.
+        holomorphic: ``f`` is complex-differentiable, with complex inputs and outputs; ``J``
+            is then ``f'(z)`` (as in JAX). Without it a complex output is a TypeError (a
+            complex input with a real output is fine: each row is a gradient,
+            ``∂f/∂a - i·∂f/∂b``).
 
     Returns:
         A :class:`JacobianFunction` giving ``J`` of shape ``out.shape + in.shape``.
@@ -657,7 +688,9 @@ def jacrev(
         >>> ad.jacrev(lambda x: np.sum(x**2))(np.array([1.0, 2.0]))   # a gradient: one row
         array([2., 4.])
     """
-    return JacobianFunction(f, argnums, "reverse", vectorize, chunk_size, has_aux=has_aux)
+    return JacobianFunction(
+        f, argnums, "reverse", vectorize, chunk_size, has_aux=has_aux, holomorphic=holomorphic
+    )
 
 
 def jacobian(
@@ -669,6 +702,7 @@ def jacobian(
     chunk_size: int | None = None,
     return_choice: bool = False,
     has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> JacobianFunction:
     """The Jacobian of ``f`` in forward or reverse mode, chosen by the sizes when ``mode="auto"``.
 
@@ -705,7 +739,10 @@ def jacobian(
         >>> ad.jacobian(lambda x: np.sum(x**2)).explain(np.zeros(4)).mode
         'reverse'
     """  # noqa: E501
-    return JacobianFunction(f, argnums, mode, vectorize, chunk_size, return_choice, has_aux=has_aux)
+    return JacobianFunction(
+        f, argnums, mode, vectorize, chunk_size, return_choice, has_aux=has_aux,
+        holomorphic=holomorphic,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -720,6 +757,7 @@ def hessian(
     vectorize: bool = True,
     chunk_size: int | None = None,
     has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> JacobianFunction:
     """The Hessian of ``f``, forward over reverse: ``jacfwd(jacrev(f))``.
 
@@ -748,11 +786,13 @@ def hessian(
                [2., 6.]])
     """
     inner = JacobianFunction(
-        f, argnums, "reverse", vectorize, chunk_size, who="hessian", has_aux=has_aux
-    )
+        f, argnums, "reverse", vectorize, chunk_size, who="hessian", has_aux=has_aux,
+        holomorphic=holomorphic,
+    )  # fmt: skip
     return JacobianFunction(
-        inner, argnums, "forward", vectorize, chunk_size, who="hessian", has_aux=has_aux
-    )
+        inner, argnums, "forward", vectorize, chunk_size, who="hessian", has_aux=has_aux,
+        holomorphic=holomorphic,
+    )  # fmt: skip
 
 
 def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:

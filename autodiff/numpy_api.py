@@ -304,6 +304,10 @@ def _install_box_methods(get: Callable[[str], Callable]) -> None:
     B.__array_function__ = _array_function
 
     B.T = property(lambda self: get("transpose")(self))
+    B.real = property(lambda self: get("real")(self))
+    B.imag = property(lambda self: get("imag")(self))
+    B.conj = B.conjugate = lambda self: get("conj")(self)
+    B.__complex__ = _no_float
     B.mT = property(lambda self: get("swapaxes")(self, -1, -2))
 
     def reshape(self, *shape, order="C"):
@@ -382,7 +386,8 @@ def _wire(op: Op | Composite) -> None:
     if isinstance(op, Op) and op.public is None:
         op.public = make_public(op)
     public = op.public
-    setattr(functions, op.name, public)  # rules call them as anp.<name>
+    if op.name not in functions.NAMESPACES:  # the op fft lives in functions.fft, the namespace
+        setattr(functions, op.name, public)  # rules call them as anp.<name>
     if op.module:
         setattr(functions.NAMESPACES[op.module], op.name, public)
     elif _ROOT:

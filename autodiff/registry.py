@@ -67,6 +67,10 @@ class Op:
             default the one of the same name in NumPy's namespace for ``module``.
         torch: the name of the ``Tensor`` method (PyTorch's), or ``None`` for no method.
         torch_args: PyTorch's names for the op's parameters (``{"axis": "dim"}``).
+        complex: what the rules do with complex values: ``False`` (real only, not checked on
+            complex samples), ``True`` (complex values, rules in JAX's convention: the VJP is the
+            transpose ``u·J`` with no conjugation), or ``"holomorphic"`` (also complex-linear in
+            the tangent). The registry-wide test runs such ops on complex samples.
     """
 
     name: str
@@ -90,6 +94,7 @@ class Op:
     numpy: tuple[Callable[..., Any], ...] = ()
     torch: str | None = None
     torch_args: dict[str, str] = field(default_factory=dict)
+    complex: bool | str = False
     # What the tape must keep for this op's rules: None (everything), or (keep ans, unread), the
     # positions of the arguments that no rule reads (a tape may drop those when they are large).
     keeps: tuple[bool, tuple[int, ...]] | None = None
@@ -127,6 +132,7 @@ def defop(
     torch: str | None = None,
     torch_args: dict[str, str] | None = None,
     saves: Sequence[str | int] | None = None,
+    complex: bool | str = False,
 ) -> Op:
     """Declare a primitive and add it to the registry.
 
@@ -154,6 +160,8 @@ def defop(
         saves: what the rules read, for the tape: ``"ans"`` and argument positions, e.g.
             ``("ans",)`` for ``exp``. By default it is found from the rules' code (and when that
             cannot be known, the tape keeps everything).
+        complex: ``True`` when the rules handle complex values (JAX's convention, see
+            :class:`Op`), ``"holomorphic"`` when the op is also complex-differentiable.
 
     Rules must follow two conventions. They are written with the library's own functions
     (``anp.<name>``), never by reaching into boxes, so that they can be differentiated again.
@@ -206,6 +214,7 @@ def defop(
         numpy=_as_callables(numpy),
         torch=torch,
         torch_args=dict(torch_args or {}),
+        complex=complex,
     )
     if linear and jvp is None:
         if nargs != 1:
@@ -235,6 +244,7 @@ class Composite:
     torch: str | None = None
     doc: str = ""
     torch_args: dict[str, str] = field(default_factory=dict)
+    complex: bool | str = False
 
     @property
     def public(self) -> Callable[..., Any]:
@@ -256,6 +266,7 @@ def defcomposite(
     torch: str | None = None,
     doc: str = "",
     torch_args: dict[str, str] | None = None,
+    complex: bool | str = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: declare a public function written with registered ops.
 
@@ -288,6 +299,7 @@ def defcomposite(
             torch=torch,
             doc=doc or (fn.__doc__ or "").strip().split("\n")[0],
             torch_args=dict(torch_args or {}),
+            complex=complex,
         )
         _COMPOSITES[key] = comp
         for hook in _wire:

@@ -33,6 +33,8 @@ from autodiff.core import (
     Stub,
     Trace,
     bind,
+    check_complex_inputs,
+    check_complex_outputs,
     check_float,
     check_outputs,
     cotangent_dtype,
@@ -481,7 +483,8 @@ def _owned(x: Any, trace: ReverseTrace) -> bool:
 
 
 def _float_dtype(x: Any) -> np.dtype:
-    dtype = np.asarray(raw(x)).dtype
+    value = raw(x)  # read the dtype only: a value batched by vmap has no single value
+    dtype = value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype
     return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
 
 
@@ -606,7 +609,10 @@ def _argnums_tuple(argnums: int | Sequence[int], n: int) -> tuple[int, ...]:
 
 
 def value_and_grad(
-    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., tuple[Any, Any]]:
     """Like :func:`grad`, but the returned function gives ``(f(*args), gradient)``.
 
@@ -622,6 +628,7 @@ def value_and_grad(
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nums = _argnums_tuple(argnums, len(args))
         primals, trees = flatten_args(f, args, nums, "grad")
+        check_complex_inputs(primals, holomorphic, "grad", "reverse")
         mark = level_mark() if has_aux else 0
         aux_out = []
 
@@ -637,6 +644,7 @@ def value_and_grad(
         out, pullback = _vjp(g, primals, "grad", held=False)
         if shape_of(out) != ():
             _not_scalar(f"shape {shape_of(out)}")
+        check_complex_outputs(out, holomorphic, "grad", "reverse")
         flat = pullback(np.ones((), dtype=_float_dtype(out)))
         grads = unflatten_args(trees, flat)
         grads = grads[0] if isinstance(argnums, int) else tuple(grads)
@@ -655,7 +663,10 @@ def _not_scalar(what: str) -> None:
 
 
 def grad(
-    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """The gradient of a scalar function, by one reverse sweep.
 
@@ -666,6 +677,11 @@ def grad(
             its gradient is a pytree of the same structure.
         has_aux: ``f`` returns a pair ``(value, aux)``; the gradient function then returns
             ``(gradient, aux)``, with ``aux`` as plain values (as in JAX).
+        holomorphic: ``f`` is complex-differentiable (complex inputs and a complex output);
+            the gradient is then ``f'(z)``. Without it a complex output is a TypeError.
+
+    Complex numbers follow JAX: for a real ``f`` of ``z = a + ib`` the gradient is
+    ``∂f/∂a - i·∂f/∂b`` (the ``Tensor`` facade gives its conjugate, as PyTorch does).
 
     Returns:
         A function with the signature of ``f`` returning the gradient(s).
@@ -677,9 +693,13 @@ def grad(
         array(-1.06008...)
         >>> ad.grad(lambda p: np.sum(p["w"] ** 2) + p["b"])({"w": np.ones(2), "b": 3.0})
         {'b': array(1.), 'w': array([2., 2.])}
+        >>> ad.grad(lambda z: abs(z) ** 2)(3 + 4j)
+        np.complex128(6-8j)
+        >>> ad.grad(lambda z: z**2, holomorphic=True)(3 + 4j)
+        np.complex128(6+8j)
     """
 
-    vg = value_and_grad(f, argnums, has_aux)
+    vg = value_and_grad(f, argnums, has_aux, holomorphic)
 
     def grad_f(*args: Any, **kwargs: Any) -> Any:
         value, grads = vg(*args, **kwargs)

@@ -33,6 +33,8 @@ float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
 int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
+complex64 = np.dtype(np.complex64)
+complex128 = np.dtype(np.complex128)
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 
@@ -165,9 +167,9 @@ class Tensor(Box):
                 "computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach()."
             )
-        if requires_grad and not np.issubdtype(self.dtype, np.floating):
+        if requires_grad and not np.issubdtype(self.dtype, np.inexact):
             raise RuntimeError(
-                "only Tensors of floating point dtype can require gradients "
+                "only Tensors of floating point and complex dtype can require gradients "
                 f"(this one has dtype {self.dtype}); create it with dtype=ad.float32 or a float"
             )
         if requires_grad and self._node is None:
@@ -230,6 +232,9 @@ class Tensor(Box):
         """
         if isinstance(g, Tensor):
             g = g if create_graph else g._value
+        if g.dtype.kind == "c":
+            # the engines' gradient is JAX's, ∂L/∂a - i·∂L/∂b; PyTorch's .grad is its conjugate
+            g = get("conj").public(g) if isinstance(g, Tensor) else np.conj(g)
         if isinstance(g, Tensor):
             self._grad = g if self._grad is None else self._grad + g
             return
@@ -353,11 +358,45 @@ class Tensor(Box):
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
             return self
-        if np.issubdtype(dtype, np.floating) and self.requires_grad:
+        if np.issubdtype(dtype, np.inexact) and self.requires_grad:
             return get("astype").public(self, dtype)
         return Tensor._wrap(self._value.astype(dtype), None)
 
     type = to
+
+    # ---- complex numbers (PyTorch's convention: .grad = ∂L/∂a + i·∂L/∂b) ---------------------
+
+    def is_complex(self) -> bool:
+        """Whether the tensor holds complex numbers.
+
+        Examples:
+            >>> import autodiff as ad
+            >>> ad.tensor([1 + 2j]).is_complex(), ad.tensor([1.0]).is_complex()
+            (True, False)
+        """
+        return self.dtype.kind == "c"
+
+    def is_floating_point(self) -> bool:
+        """Whether the tensor holds real floating point numbers."""
+        return self.dtype.kind == "f"
+
+    @property
+    def real(self) -> Tensor:
+        """The real part (differentiable), as PyTorch's ``Tensor.real``.
+
+        Examples:
+            >>> import autodiff as ad
+            >>> z = ad.tensor([3 + 4j], requires_grad=True)
+            >>> (z.real * 2 + z.imag).sum().backward()
+            >>> z.grad                                     # ∂L/∂a + i·∂L/∂b
+            tensor([2.+1.j])
+        """
+        return get("real").public(self)
+
+    @property
+    def imag(self) -> Tensor:
+        """The imaginary part (differentiable), as PyTorch's ``Tensor.imag``."""
+        return get("imag").public(self)
 
     # ---- shape -------------------------------------------------------------------------------
 
@@ -755,7 +794,8 @@ def format_tensor(t: Tensor) -> str:
     extras = []
     if value.size == 0:
         extras.append(f"size={tuple(value.shape)}")
-    if value.dtype not in (float64, int64, bool_):
+    default_complex = complex64 if _default_dtype == float32 else complex128
+    if value.dtype not in (float64, int64, bool_, default_complex):
         extras.append(f"dtype={value.dtype}")
     if t.grad_fn is not None:
         extras.append(f"grad_fn=<{t.grad_fn.name()}>")

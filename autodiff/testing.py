@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from autodiff import tree
 from autodiff.core import shape_of
 from autodiff.forward import jvp
 from autodiff.reverse import vjp
@@ -35,26 +36,36 @@ class GradCheckError(AssertionError):
     """A derivative disagreed with its reference; the message says which mode, order and by how much."""
 
 
+def _as_inexact(x: Any) -> np.ndarray:
+    x = np.asarray(x)
+    return x if np.issubdtype(x.dtype, np.inexact) else x.astype(float)
+
+
 def _flat(xs: Any) -> list[np.ndarray]:
     if isinstance(xs, tuple):
-        return [np.asarray(x, dtype=float) for x in xs]
-    return [np.asarray(xs, dtype=float)]
+        return [_as_inexact(x) for x in xs]
+    return [_as_inexact(xs)]
 
 
 def _inner(a: Any, b: Any) -> float:
-    return float(sum(np.vdot(np.asarray(x, float), np.asarray(y, float)) for x, y in
-                     zip(_flat(a), _flat(b))))  # fmt: skip
+    """``Re Σ a·b``: the pairing under which a VJP is the transpose of a JVP, with no
+    conjugation (JAX's convention; for real arrays the plain dot product)."""
+    return float(sum(np.sum(x * y).real for x, y in zip(_flat(a), _flat(b))))
 
 
 def _randn_like(rng: np.random.Generator, x: Any) -> np.ndarray:
+    """A random direction like ``x``: standard normal, with a random imaginary part too when
+    ``x`` is complex."""
     x = np.asarray(x)
-    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
+    dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else np.float64
+    if dtype.kind == "c":
+        return (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape)).astype(dtype)
     return rng.standard_normal(x.shape).astype(dtype)
 
 
 def _low_precision(xs: Any) -> np.dtype | None:
     """The least precise floating dtype among ``xs`` if below float64, else ``None``."""
-    low = [x.dtype for x in _arrays(xs) if np.issubdtype(x.dtype, np.floating)]
+    low = [x.dtype for x in _arrays(xs) if np.issubdtype(x.dtype, np.inexact)]
     low = [d for d in low if np.finfo(d).eps > np.finfo(np.float64).eps]
     return max(low, key=lambda d: np.finfo(d).eps) if low else None
 
@@ -150,7 +161,7 @@ def check_jvp(
 def _point(a: Any) -> np.ndarray:
     """A scalar argument as a 0-d array, keeping a floating dtype (else float64)."""
     a = np.asarray(a)
-    return a if np.issubdtype(a.dtype, np.floating) else a.astype(np.float64)
+    return a if np.issubdtype(a.dtype, np.inexact) else a.astype(np.float64)
 
 
 def check_vjp(
@@ -206,13 +217,20 @@ def check_grads(
     rtol: float = 1e-4,
     atol: float = 1e-6,
     seed: int = 0,
+    holomorphic: bool = False,
 ) -> None:
     """Check ``f``'s derivatives at ``args`` in the given modes, up to ``order``.
 
+    Complex arguments get random complex directions; the VJP is checked as the transpose of the
+    JVP under ``⟨u, v⟩ = Re Σ u·v`` (JAX's convention, no conjugation), which holds for any
+    function of complex numbers, holomorphic or not. ``holomorphic=True`` also checks that the
+    JVP is complex-linear, ``J·(i v) = i·(J·v)`` (the Cauchy–Riemann equations), at every order.
+
     Args:
-        f: a function of arrays.
-        args: the point (a tuple of float arrays; float32 is checked in float32, against a
-            central difference taken in float64).
+        f: a function of arrays; it may take and return pytrees (nested dicts, lists, tuples,
+            namedtuples of arrays).
+        args: the point, a tuple of arguments (float or complex arrays, or pytrees of them;
+            float32 is checked in float32, against a central difference taken in float64).
         modes: ``"fwd"`` (JVP vs central difference) and/or ``"rev"`` (VJP vs JVP).
         order: 1 checks first derivatives; 2 also checks the derivative functions
             ``x ↦ J(x)·v`` and ``x ↦ J(x)ᵀ·u`` in both modes; and so on.
@@ -220,6 +238,7 @@ def check_grads(
         rtol: relative tolerance.
         atol: absolute tolerance.
         seed: seeds the random directions.
+        holomorphic: also check that ``f`` is complex-differentiable (complex arguments).
 
     Raises:
         GradCheckError: naming the mode, the order and the size of the disagreement, or where
@@ -233,22 +252,69 @@ def check_grads(
         >>> import numpy as np, autodiff as ad
         >>> ad.check_grads(np.sin, (np.array([0.1, 0.2]),), order=2)   # silent when right
         >>> ad.check_grads(np.tanh, (np.array([0.1, 0.2], dtype=np.float32),))  # float32 too
+        >>> ad.check_grads(np.exp, (np.array([1 + 2j]),), holomorphic=True)   # complex
+        >>> ad.check_grads(lambda p: p["w"] * p["b"], ({"w": np.ones(2), "b": 3.0},))
     """
-    args = tuple(args)
-    if any(not np.issubdtype(np.asarray(a).dtype, np.floating) for a in args):
-        raise TypeError("check_grads needs floating point arguments")
+    f, args = _flat_args(f, tuple(args))
+    if any(not np.issubdtype(np.asarray(a).dtype, np.inexact) for a in args):
+        raise TypeError("check_grads needs floating point or complex arguments")
+    if holomorphic and not all(np.iscomplexobj(a) for a in args):
+        raise TypeError(
+            "check_grads(..., holomorphic=True) needs complex arguments (all of them: a real "
+            "argument's derivative is the real part, which is not complex-linear)"
+        )
     if any(np.asarray(a).size == 0 for a in args):
         _check_empty(f, args)
         return
     rng = np.random.default_rng(seed)
-    _check(f, args, tuple(modes), order, 1, rng, eps, rtol, atol)
+    _check(f, args, tuple(modes), order, 1, rng, eps, rtol, atol, holomorphic)
 
 
-def _check(f, args, modes, order, level, rng, eps, rtol, atol):
+def _flat_args(f: Callable[..., Any], args: tuple) -> tuple[Callable[..., Any], tuple]:
+    """``f`` as a function of the leaves of its pytree arguments, returning one array or a tuple
+    of the leaves of its output; and the leaves (unchanged when nothing is a tree)."""
+    if not any(tree.is_node(a) for a in args):
+        return f, args
+    leaves, treedef = tree.flatten(args)
+
+    def flat_f(*xs: Any) -> Any:
+        out = f(*tree.unflatten(treedef, xs))
+        if tree.is_node(out):
+            outs = tree.leaves(out)
+            return outs[0] if len(outs) == 1 else tuple(outs)
+        return out
+
+    return flat_f, tuple(leaves)
+
+
+def check_holomorphic(
+    f: Callable[..., Any],
+    args: Sequence[Any],
+    *,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    rng: np.random.Generator | None = None,
+    order: int = 1,
+) -> None:
+    """The JVP is complex-linear, ``J·(i v) = i·(J·v)``: ``f`` is holomorphic (its rules too)."""
+    rng = rng or np.random.default_rng(2)
+    # along the complex arguments only (a real argument cannot move by i·v)
+    v = tuple(_randn_like(rng, a) if np.iscomplexobj(a) else np.zeros_like(a) for a in args)
+    _, t = jvp(f, tuple(args), v)
+    _, ti = jvp(f, tuple(args), tuple(1j * d if np.iscomplexobj(d) else d for d in v))
+    want = tuple(1j * x for x in _flat(t))
+    _compare(f"holomorphic check J·(iv) = i·(J·v), order {order}", ti,
+             want if isinstance(t, tuple) else want[0], rtol, atol,
+             ("J·(iv)", "i·(J·v)"))  # fmt: skip
+
+
+def _check(f, args, modes, order, level, rng, eps, rtol, atol, holomorphic):
     if "fwd" in modes:
         check_jvp(f, args, eps=eps, rtol=rtol, atol=atol, rng=rng, order=level)
     if "rev" in modes:
         check_vjp(f, args, rtol=max(rtol * 1e-2, 1e-7), atol=atol, rng=rng, order=level)
+    if holomorphic:
+        check_holomorphic(f, args, rtol=max(rtol * 1e-2, 1e-7), atol=atol, rng=rng, order=level)
     if level >= order:
         return
     v = tuple(_randn_like(rng, a) for a in args)
@@ -263,15 +329,15 @@ def _check(f, args, modes, order, level, rng, eps, rtol, atol):
         return vjp(f, *xs)[1](u)
 
     if "fwd" in modes:
-        _check(forward_derivative, args, modes, order, level + 1, rng, eps, rtol, atol)
+        _check(forward_derivative, args, modes, order, level + 1, rng, eps, rtol, atol, holomorphic)
     if "rev" in modes:
-        _check(reverse_derivative, args, modes, order, level + 1, rng, eps, rtol, atol)
+        _check(reverse_derivative, args, modes, order, level + 1, rng, eps, rtol, atol, holomorphic)
 
 
 def _check_empty(f, args):
     """Zero-size inputs: the derivatives must exist, with the right (empty) shapes."""
     out = f(*args)
-    _, t = jvp(f, args, tuple(np.zeros_like(a) for a in args))
+    _, t = jvp(f, tuple(args), tuple(np.zeros_like(a) for a in args))
     for o, ti in zip(_flat(out), _flat(t)):
         if ti.shape != o.shape:
             raise GradCheckError(

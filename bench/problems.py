@@ -351,3 +351,98 @@ class ResNet:
         self.loss = float(np.sum(self.logits - self.labels))
         # d loss / d fc.weight[i, j] = sum_n pooled[n, j] (the loss is a plain sum of the logits)
         self.fc_weight_grad = np.tile(pooled.sum(axis=0), (self.num_classes, 1))
+
+
+# --------------------------------------------------------------------------- 7. per-example grads
+
+
+@dataclass
+class PerExample:
+    """Per-example gradients of a small tanh MLP ``dims`` (16-32-4) over ``n`` examples.
+
+    One example's loss is ``0.5 * sum((tanh(x @ W1 + b1) @ W2 + b2 - y) ** 2)``; ``grads`` holds
+    the gradient of every example's loss with respect to ``(W1, b1, W2, b2)``, stacked
+    (shapes ``(n, 16, 32)``, ``(n, 32)``, ``(n, 32, 4)``, ``(n, 4)``), by hand in NumPy.
+    """
+
+    dims: tuple
+    n: int
+    params: tuple = field(init=False)  # (W1, b1, W2, b2)
+    X: np.ndarray = field(init=False)
+    Y: np.ndarray = field(init=False)
+    grads: tuple = field(init=False)
+
+    def __post_init__(self) -> None:
+        rng = _rng(7)
+        d, h, o = self.dims
+        self.params = (
+            rng.normal(0.0, 1.0 / np.sqrt(d), (d, h)),
+            rng.normal(0.0, 0.1, (h,)),
+            rng.normal(0.0, 1.0 / np.sqrt(h), (h, o)),
+            rng.normal(0.0, 0.1, (o,)),
+        )
+        self.X = rng.normal(0.0, 1.0, (self.n, d))
+        self.Y = rng.normal(0.0, 1.0, (self.n, o))
+        self.grads = per_example_backward(self.params, self.X, self.Y)
+
+
+def per_example_loss(params, x, y):
+    """One example's loss (written with NumPy calls, so it runs on traced values too)."""
+    W1, b1, W2, b2 = params
+    z = np.tanh(x @ W1 + b1) @ W2 + b2
+    return 0.5 * np.sum((z - y) ** 2)
+
+
+def per_example_backward(params, X, Y):
+    """Every example's gradient at once, by hand: the reference of the ``perexample`` checks."""
+    W1, b1, W2, b2 = params
+    H = np.tanh(X @ W1 + b1)
+    R = H @ W2 + b2 - Y  # (n, o): dloss/dz per example
+    dA = (R @ W2.T) * (1.0 - H**2)  # (n, h)
+    return (X[:, :, None] * dA[:, None, :], dA, H[:, :, None] * R[:, None, :], R)
+
+
+# --------------------------------------------------------------------------- 8. simulation
+
+
+@dataclass
+class Sim:
+    """A pendulum, ``steps`` explicit Euler steps, written with NumPy scalars (``np.float64``):
+    ``ω ← ω - dt·(g/L)·sin θ``, ``θ ← θ + dt·ω``; loss = ``θ² + 0.1·ω²``. The gradient is taken
+    with respect to ``(θ₀, ω₀, g/L)``; ``grad`` is the hand-written adjoint (the floor)."""
+
+    steps: int
+    dt: float = 0.01
+    args: tuple = field(init=False)
+    grad: tuple = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.args = (np.float64(1.0), np.float64(0.0), np.float64(9.81))
+        self.grad = sim_backward(*self.args, steps=self.steps, dt=self.dt)
+
+    def forward(self, theta, omega, g_l):
+        return sim_forward(theta, omega, g_l, steps=self.steps, dt=self.dt)
+
+
+def sim_forward(theta, omega, g_l, steps=200, dt=0.01):
+    """The simulation, written with NumPy calls (so it runs on traced values too)."""
+    for _ in range(steps):
+        omega = omega - dt * g_l * np.sin(theta)
+        theta = theta + dt * omega
+    return theta * theta + 0.1 * omega * omega
+
+
+def sim_backward(theta, omega, g_l, steps=200, dt=0.01):
+    """The gradient by hand: the forward keeps each θ, then the adjoint runs backwards."""
+    thetas = []
+    for _ in range(steps):
+        thetas.append(theta)
+        omega = omega - dt * g_l * np.sin(theta)
+        theta = theta + dt * omega
+    th_bar, om_bar, gl_bar = 2 * theta, 0.2 * omega, np.float64(0.0)
+    for th in reversed(thetas):
+        om_bar = om_bar + dt * th_bar  # θ' = θ + dt·ω'
+        s = np.sin(th)
+        gl_bar = gl_bar - dt * s * om_bar  # ω' = ω - dt·g_l·sin θ
+        th_bar = th_bar - dt * g_l * np.cos(th) * om_bar
+    return th_bar, om_bar, gl_bar

@@ -1,4 +1,4 @@
-"""The six workloads: their sizes, their tasks, the checks and the ratios of every case.
+"""The eight workloads: their sizes, their tasks, the checks and the ratios of every case.
 
 Each workload turns into one or more `Task` (e.g. per-op overhead at shape (10,) and at shape ());
 each task gets one `Case` per (library, variant) that the adapters in ``bench/libs`` provide.
@@ -18,7 +18,7 @@ from typing import Any
 from bench import problems as P
 from bench.harness import Case, CheckFailed, Impl, Task, compare, skipped, variant_name
 
-WORKLOADS = ("perop", "mlp", "jacobian", "hvp", "memory", "resnet")
+WORKLOADS = ("perop", "mlp", "jacobian", "hvp", "memory", "resnet", "perexample", "sim")
 
 DESCRIPTIONS = {
     "perop": "per-op overhead: x = sin(x)*1.01 + 0.1 in a Python loop (3 primitive ops per turn)",
@@ -27,6 +27,8 @@ DESCRIPTIONS = {
     "hvp": "Hessian-vector product of sum(tanh(W@x)**2), divided by one gradient",
     "memory": "peak extra memory of one fwd+bwd of a deep tanh MLP ÷ its forward activations",
     "resnet": "ResNet-18 training step (forward, backward, SGD with momentum)",
+    "perexample": "per-example gradients of a small tanh MLP: vmap(grad) vs a Python loop of grad",
+    "sim": "gradient of a pendulum simulation written with NumPy scalars (ad.compile's target)",
 }
 
 #: the libraries whose arrays live in NumPy's allocator, which tracemalloc sees
@@ -43,6 +45,8 @@ def sizes(quick: bool) -> dict[str, Any]:
             "hvp": {"ns": [50]},
             "memory": {"layers": 20, "width": 128, "batch": 64, "rss_all": False},
             "resnet": {"batch": 2, "size": 32},  # batch 2: layer4's BatchNorm sees 1×1 maps
+            "perexample": {"dims": (16, 32, 4), "n": 32},
+            "sim": {"steps": 20},
         }
     return {
         "perop": {"iterations": 1000, "shapes": [(10,), ()]},
@@ -51,6 +55,8 @@ def sizes(quick: bool) -> dict[str, Any]:
         "hvp": {"ns": [200, 2000]},
         "memory": {"layers": 20, "width": 1024, "batch": 512, "rss_all": True},
         "resnet": {"batch": 1, "size": 64},
+        "perexample": {"dims": (16, 32, 4), "n": 256},
+        "sim": {"steps": 200},
     }
 
 
@@ -403,6 +409,78 @@ def resnet_tasks(libs: Libs, sz: dict) -> list[Task]:
     ]
 
 
+# --------------------------------------------------------------------------- 7. per-example grads
+
+#: the reference of the ratios: autodiff's Python loop of grad, one example at a time
+PEREXAMPLE_LOOP = ("autodiff", variant_name("per-example grads", "loop of grad"))
+
+
+def perexample_tasks(libs: Libs, sz: dict) -> list[Task]:
+    p = P.PerExample(tuple(sz["dims"]), sz["n"])
+    check = _checker({"per-example grads": (p.grads, "hand-written NumPy per-example backward")},
+                     rtol=1e-9, atol=1e-12)  # fmt: skip
+
+    def setup(lib, impl):
+        vmapped = lib == "autodiff" and impl.flavor == "vmap(grad)"
+        return Case(
+            lib,
+            impl,
+            check=check(impl),
+            ratio_to=PEREXAMPLE_LOOP,
+            headline="per-example grads ÷ autodiff's loop of grad",
+            extra={"headline_field": "ratio", "target": 0.2 if vmapped else None},
+        )
+
+    dims = "-".join(map(str, p.dims))
+    return [
+        Task(
+            "perexample",
+            f"tanh MLP {dims}, {p.n} examples, squared error",
+            {"dims": list(p.dims), "examples": p.n},
+            _cases(libs, "perexample", (p,), setup),
+            "ratio ÷ autodiff's Python loop of grad over the examples (same run)",
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- 8. simulation
+
+
+def sim_tasks(libs: Libs, sz: dict) -> list[Task]:
+    p = P.Sim(sz["steps"])
+    check = _checker(
+        {"forward": (p.forward(*p.args), "NumPy"), "grad": (p.grad, "hand-written adjoint")},
+        rtol=1e-9,
+        atol=1e-12,
+    )
+
+    def setup(lib, impl):
+        first = "first call" in impl.flavor
+        ratio_to = (lib, variant_name("grad", impl.ref_flavor)) if first else ("numpy", "forward")
+        headline = None
+        if impl.kind == "grad":
+            headline = "first call ÷ eager gradient" if first else "sim gradient ÷ NumPy forward"
+        target = {"ad.compile": 5.0, "ad.compile, first call": 3.0}.get(impl.flavor)
+        return Case(
+            lib,
+            impl,
+            check=check(impl),
+            ratio_to=ratio_to,
+            headline=headline,
+            extra={"headline_field": "ratio", "target": target if lib == "autodiff" else None},
+        )
+
+    return [
+        Task(
+            "sim",
+            f"pendulum, {p.steps} Euler steps, NumPy float64 scalars",
+            {"steps": p.steps},
+            _cases(libs, "sim", (p,), setup),
+            "ratio ÷ the plain NumPy forward (same run); a first call ÷ the eager gradient",
+        )
+    ]
+
+
 def build(workload: str, libs: Libs, quick: bool, memory_reps: int = 3) -> list[Task]:
     sz = sizes(quick)[workload]
     if workload == "memory":
@@ -413,6 +491,8 @@ def build(workload: str, libs: Libs, quick: bool, memory_reps: int = 3) -> list[
         "jacobian": jacobian_tasks,
         "hvp": hvp_tasks,
         "resnet": resnet_tasks,
+        "perexample": perexample_tasks,
+        "sim": sim_tasks,
     }[workload](libs, sz)
 
 

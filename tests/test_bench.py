@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKLOADS = ("perop", "mlp", "jacobian", "hvp", "memory", "resnet")
+WORKLOADS = ("perop", "mlp", "jacobian", "hvp", "memory", "resnet", "perexample", "sim")
 
 #: the autodiff API each workload's main case needs; where it exists, the case must have run
 NEEDS = {
@@ -23,6 +23,8 @@ NEEDS = {
     "hvp": "grad",
     "memory": "vjp",
     "resnet": "models.resnet18",
+    "perexample": "vmap",
+    "sim": "grad",
 }
 
 

@@ -399,3 +399,206 @@ def test_matrix_rank_is_plain_and_eig_says_why_it_is_unsupported():
     for fn in [np.linalg.eig, np.linalg.eigvals]:
         with pytest.raises(TypeError, match=r"np\.linalg\.eig.*complex.*np\.linalg\.eigh"):
             ad.grad(lambda a, fn=fn: fn(a)[0].sum())(SYM)
+
+
+# ------------------------------------------------------------------------------------------
+# Complex matrices: eigh (Hermitian), svd, svdvals and qr, in JAX's convention
+# ------------------------------------------------------------------------------------------
+
+CRNG = np.random.default_rng(5)
+
+
+def _cplx(shape):
+    return spread_sample(CRNG, shape) + 0.5j * CRNG.standard_normal(shape)
+
+
+def _herm(shape, uplo="L"):
+    # a Hermitian matrix, with noise in the triangle NumPy ignores and on the diagonal's imaginary
+    # part, which LAPACK ignores too
+    s = symmetric_sample(CRNG, shape) + 0.0j
+    off = 0.3j * CRNG.standard_normal(shape)
+    s = s + np.tril(off, -1) - np.swapaxes(np.tril(off, -1), -1, -2)
+    noise = CRNG.standard_normal(shape) * (1 + 1j)
+    keep = np.tril(s) if uplo == "L" else np.triu(s)
+    other = np.triu(noise, 1) if uplo == "L" else np.tril(noise, -1)
+    return keep + other + 0.7j * np.eye(shape[-1])
+
+
+CHERM, CHERM_U, CHERM_STACK = _herm((3, 3)), _herm((4, 4), "U"), _herm((2, 3, 3))
+CSQUARE, CTALL, CWIDE, CVERY_WIDE = _cplx((3, 3)), _cplx((4, 3)), _cplx((3, 4)), _cplx((2, 5))
+CSTACK = _cplx((2, 3, 2))
+
+CCALLS = [
+    (lambda a: np.linalg.eigh(a), CHERM),
+    (lambda a: np.linalg.eigh(a, UPLO="U"), CHERM_U),
+    (lambda a: np.linalg.eigh(a), CHERM_STACK),
+    (lambda a: np.linalg.eigvalsh(a), CHERM),
+    (lambda a: np.linalg.svd(a), CSQUARE),
+    (lambda a: np.linalg.svd(a, full_matrices=False), CTALL),
+    (lambda a: np.linalg.svd(a, full_matrices=False), CWIDE),
+    (lambda a: np.linalg.svd(a, compute_uv=False), CTALL),
+    (lambda a: np.linalg.svd(a, hermitian=True), CHERM),
+    (lambda a: np.linalg.svdvals(a), CSTACK),
+    (lambda a: np.linalg.qr(a), CTALL),
+    (lambda a: np.linalg.qr(a), CWIDE),
+    (lambda a: np.linalg.qr(a, mode="r"), CSTACK),
+]
+
+
+@pytest.mark.parametrize(("f", "a"), CCALLS, ids=range(len(CCALLS)))
+def test_complex_values_equal_numpy_in_both_modes(f, a):
+    want = f(a)
+    out, _ = ad.vjp(lambda p: f(p), a)
+    _tree_equal(out, want)
+    out, _ = ad.jvp(lambda p: f(p), (a,), (np.ones_like(a),))
+    _tree_equal(out, want)
+    pairs = zip(out, want) if isinstance(want, tuple) else [(out, want)]
+    for got, w in pairs:
+        assert np.asarray(ad.core.raw(got)).dtype == w.dtype  # real eigen- and singular values
+
+
+def test_complex_svd_of_a_very_wide_matrix_keeps_numpys_gauge():
+    # LAPACK takes an LQ factorization first here: U's first row is real only to rounding, so
+    # the traced factors (whose gauge is exact) equal NumPy's to rounding
+    u, s, vh = np.linalg.svd(CVERY_WIDE, full_matrices=False)
+    got = ad.vjp(lambda a: np.linalg.svd(a, full_matrices=False), CVERY_WIDE)[0]
+    for g, w in zip(got, (u, s, vh)):
+        np.testing.assert_allclose(ad.core.raw(g), w, atol=1e-14)
+    assert np.all(np.abs(ad.core.raw(got.U)[0].imag) < 1e-25)
+
+
+def test_the_gauge_is_numpys():
+    # complex eigenvectors: NumPy's (LAPACK's) first row (UPLO='L') or last row ('U') is real;
+    # singular vectors: V's first row (m ≥ n) or U's first row (m < n). The rules differentiate
+    # exactly that gauge, which the registry-wide test checks against finite differences
+    assert np.all(np.linalg.eigh(CHERM)[1][0].imag == 0)
+    assert np.all(np.linalg.eigh(CHERM_U, "U")[1][-1].imag == 0)
+    assert np.all(np.linalg.svd(CTALL)[2][:, 0].imag == 0)
+    assert np.all(np.linalg.svd(CWIDE)[0][0].imag == 0)
+    assert np.all(np.diagonal(np.linalg.qr(CWIDE)[1]).imag == 0)
+
+
+# gauge-invariant functions of the vectors, and functions of NumPy's gauge: all differentiable
+CFUNCS = [
+    (lambda a: np.abs(np.linalg.eigh(a)[1]) ** 2, CHERM),
+    (lambda a: np.linalg.eigh(a, "U")[1] * np.linalg.eigh(a, "U")[0], CHERM_U),
+    (
+        lambda a: np.einsum(
+            "...ij,...kj->...ik",
+            np.linalg.eigh(a)[1][..., :1],
+            np.linalg.eigh(a)[1][..., :1].conj(),
+        ),
+        CHERM_STACK,
+    ),
+    (lambda a: np.linalg.eigvalsh(a, "U") ** 2, CHERM_U),
+    (lambda a: (lambda u, s, vh: (u * s[..., None, :]) @ vh)(*np.linalg.svd(a, False)), CTALL),
+    (lambda a: np.abs(np.linalg.svd(a, full_matrices=False).U) ** 2, CWIDE),
+    (lambda a: np.linalg.svd(a, full_matrices=False).Vh, CTALL),
+    (lambda a: np.linalg.svd(a, full_matrices=False).U, CVERY_WIDE),
+    (lambda a: np.linalg.svd(a, hermitian=True).Vh, CHERM),
+    (lambda a: np.linalg.svdvals(a) ** 3, CSTACK),
+    (lambda a: np.linalg.qr(a).Q, CTALL),
+    (lambda a: np.linalg.qr(a).R, CWIDE),
+    (lambda a: np.linalg.qr(a, mode="complete").Q, CSQUARE),
+]
+
+
+@pytest.mark.parametrize(("f", "a"), CFUNCS, ids=range(len(CFUNCS)))
+def test_complex_public_functions_to_second_order(f, a):
+    # check_grads: JVP vs central differences in random complex directions, VJP as its transpose
+    ad.check_grads(f, (a,), order=2)
+
+
+def _real_imag_jacobian(f, z):
+    """jacfwd of f(a + ib) in a and b (real inputs), the reference for jacrev of f at z."""
+    ja, jb = ad.jacfwd(lambda a, b: f(a + 1j * b), argnums=(0, 1))(z.real.copy(), z.imag.copy())
+    return ja - 1j * jb  # JAX's convention: ∂f/∂a - i ∂f/∂b
+
+
+CREAL = [
+    (lambda a: np.abs(np.linalg.eigh(a)[1]) ** 2, CHERM),
+    (lambda a: np.linalg.eigvalsh(a), CHERM_STACK),
+    (lambda a: np.abs(np.linalg.svd(a, full_matrices=False)[0]) ** 2, CTALL),
+    (lambda a: np.linalg.svd(a, full_matrices=False)[2].real, CWIDE),
+    (np.linalg.svdvals, CSTACK),
+    (lambda a: np.linalg.qr(a)[0].imag, CWIDE),
+    (lambda a: np.abs(np.linalg.qr(a)[1]), CTALL),
+]
+
+
+@pytest.mark.parametrize(("f", "a"), CREAL, ids=["eigh", "eigvalsh", "svd-U", "svd-Vh",
+                                                 "svdvals", "qr-Q", "qr-R"])  # fmt: skip
+def test_complex_jacrev_equals_jacfwd_of_the_real_and_imaginary_parts(f, a):
+    np.testing.assert_allclose(ad.jacrev(f)(a), _real_imag_jacobian(f, a), atol=1e-10)
+
+
+def test_complex_gradient_conventions():
+    # functional: ∂f/∂a - i ∂f/∂b (JAX); Tensor facade: its conjugate (PyTorch)
+    def loss(a):
+        u, s, _ = np.linalg.svd(a, full_matrices=False)
+        return (np.abs(u[:, 0]) ** 2 * np.arange(4.0)).sum() + s[0]
+
+    g = ad.grad(loss)(CTALL)
+    h = 1e-6
+    num = np.zeros_like(CTALL)
+    for idx in np.ndindex(CTALL.shape):
+        e = np.zeros(CTALL.shape)
+        e[idx] = h
+        da = (loss(CTALL + e) - loss(CTALL - e)) / (2 * h)
+        db = (loss(CTALL + 1j * e) - loss(CTALL - 1j * e)) / (2 * h)
+        num[idx] = da - 1j * db
+    np.testing.assert_allclose(g, num, atol=1e-7)
+    t = ad.tensor(CTALL, requires_grad=True)
+    u, s, _ = np.linalg.svd(t, full_matrices=False)
+    ((u[:, 0].abs() ** 2 * ad.tensor(np.arange(4.0))).sum() + s[0]).backward()
+    np.testing.assert_allclose(t.grad.numpy(), np.conj(g), rtol=1e-10)
+
+
+def test_closed_form_of_a_complex_eigenvalue():
+    # dλ = Re vᴴ dS v: the gradient of the largest eigenvalue, folded on the lower triangle
+    v = np.linalg.eigh(CHERM)[1][:, -1]
+    outer = np.outer(v, v.conj())  # ∂λ/∂S
+    g = ad.grad(lambda a: np.linalg.eigh(a)[0][-1])(CHERM)
+    want = np.tril(2 * outer.conj(), -1) + np.diag(np.diag(outer).real)
+    np.testing.assert_allclose(g, want, atol=1e-12)
+
+
+def test_complex_pinv_and_lstsq():
+    b = CRNG.standard_normal(4) + 1j * CRNG.standard_normal(4)
+    br = CRNG.standard_normal(4)
+    cases = [
+        (lambda a: np.linalg.pinv(a), (CTALL,)),
+        (lambda a: np.linalg.pinv(a, hermitian=True), (CHERM,)),
+        (lambda a, b: np.linalg.lstsq(a, b)[0], (CTALL, b)),
+        (lambda a, b: np.linalg.lstsq(a, b)[0], (CTALL, br)),  # NumPy's promotion
+        (lambda a, b: np.linalg.lstsq(a, b)[0], (TALL, b)),
+        (lambda a, b: np.linalg.lstsq(a, b)[1], (CTALL, b)),  # the residuals, real
+    ]
+    for f, args in cases:
+        want = f(*args)
+        got = ad.vjp(f, *args)[0]
+        np.testing.assert_allclose(ad.core.raw(got), want, atol=1e-12)
+        assert ad.core.raw(got).dtype == want.dtype
+        ad.check_grads(f, args, order=2)
+
+
+def _abs2(v):
+    return (v * v.conj()).real
+
+
+def test_a_zero_gauge_entry_warns_only_when_the_phase_is_used():
+    # diag(1, 2, 3) coupled through a₂₀ only: V's first row is (-1, 0, ε), so v₂'s phase is free
+    # (|v|² written as Re(v v̄): np.abs has a kink at the zero entries, whose second derivative
+    # does not exist)
+    a = np.diag([1.0, 2.0, 3.0]) + 0j
+    a[2, 0] = 1e-3j  # a complex, non-diagonal point where V[0, 1] is still zero
+    w = np.arange(9.0).reshape(3, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = ad.grad(lambda x: (_abs2(np.linalg.eigh(x)[1]) * w).sum())(a)
+    with warnings.catch_warnings():  # forward mode sees the phase move, and says so
+        warnings.simplefilter("ignore", DegenerateWarning)
+        ad.check_grads(lambda x: _abs2(np.linalg.eigh(x)[1]), (a,), order=2)
+    assert np.isfinite(g).all()
+    with pytest.warns(DegenerateWarning, match=r"linalg\.eigh: the entry that fixes the phase"):
+        ad.grad(lambda x: np.linalg.eigh(x)[1].real.sum())(a)

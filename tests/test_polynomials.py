@@ -183,10 +183,12 @@ def test_convolve_modes_are_spelled_as_numpy_spells_them(rng):
         ad.grad(lambda a: np.correlate(a, v, "middle").sum())(a)
 
 
-def test_correlate_refuses_complex_values():
-    # np.correlate conjugates v; a complex constant there is refused, not silently ignored
-    with pytest.raises(TypeError, match="correlate: complex"):
-        ad.grad(lambda a: np.correlate(a, np.array([1j, 1.0])).sum())(np.ones(3))
+def test_correlate_conjugates_complex_values_like_numpy():
+    # np.correlate conjugates v, and so does autodiff now (issue 14): not silently ignored
+    v = np.array([1j, 1.0])
+    out, pullback = ad.vjp(lambda a: np.correlate(a, v), np.ones(3))
+    np.testing.assert_allclose(out, np.correlate(np.ones(3), v))
+    np.testing.assert_allclose(pullback(np.ones(2, complex))[0], [0.0, 1.0, 1.0])  # Re of conj(v)
 
 
 # --------------------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ def _with_float_leaves(fn, args, params):
     def slot(a):
         if isinstance(a, (list, tuple)):
             return type(a)(slot(v) for v in a)
-        if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating):
+        if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.inexact):
             leaves.append(a)
             return _Leaf(len(leaves) - 1)
         return a
@@ -118,3 +118,61 @@ class _Leaf:
 def test_check_grads_composite(comp, args, params):
     f, leaves = _with_float_leaves(comp.fn, args, params)
     ad.check_grads(f, leaves, modes=("fwd", "rev"), order=2)
+
+
+# ---- complex numbers: every op declared complex-capable, on complex samples ------------------
+
+
+def _complexify(args, rng, which=None):
+    """``args`` with an imaginary part added to the float arrays (all, or positions ``which``)."""
+
+    def one(a, k):
+        if isinstance(a, (list, tuple)):
+            return type(a)(one(v, k) for v in a)
+        if (
+            isinstance(a, np.ndarray)
+            and np.issubdtype(a.dtype, np.floating)
+            and (which is None or k in which)
+        ):
+            return a + 0.5j * rng.standard_normal(a.shape)
+        return a
+
+    return tuple(one(a, k) for k, a in enumerate(args))
+
+
+def _complex_cases(entries):
+    for entry in entries:
+        if not entry.complex or entry.samples is None:
+            continue
+        rng = np.random.default_rng(1)
+        for k, (args, params) in enumerate(entry.samples(np.random.default_rng(0))):
+            if any(np.iscomplexobj(a) for a in args if isinstance(a, np.ndarray)):
+                yield pytest.param(entry, args, params, id=f"{entry.name}-{k}")  # already complex
+                continue
+            if params.get("dtype") is not None:
+                continue  # a real dtype asked for: NumPy refuses complex input as well
+            yield pytest.param(entry, _complexify(args, rng), params, id=f"{entry.name}-c{k}")
+            n_float = sum(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in args)
+            if n_float > 1:  # mixed real and complex arguments: NumPy's promotion
+                yield pytest.param(
+                    entry, _complexify(args, rng, which={0}), params, id=f"{entry.name}-m{k}"
+                )
+
+
+def test_some_ops_are_complex():
+    assert sum(bool(op.complex) for op in ALL) > 30
+
+
+@pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")
+@pytest.mark.parametrize(("op", "args", "params"), list(_complex_cases(ALL)))
+def test_check_grads_complex(op, args, params):
+    f = _call(op, params)
+    holo = op.complex == "holomorphic" and all(np.iscomplexobj(a) for a in args)
+    ad.check_grads(f, args, modes=("fwd", "rev"), order=2, holomorphic=holo)
+
+
+@pytest.mark.parametrize(("comp", "args", "params"), list(_complex_cases(COMPOSITES)))
+def test_check_grads_composite_complex(comp, args, params):
+    f, leaves = _with_float_leaves(comp.fn, args, params)
+    holo = comp.complex == "holomorphic" and all(np.iscomplexobj(a) for a in leaves)
+    ad.check_grads(f, leaves, modes=("fwd", "rev"), order=2, holomorphic=holo)

@@ -93,7 +93,8 @@ def test_every_public_function_is_in_one_namespace():
     from autodiff import functions
 
     for op in [*registry.ops(), *registry.composites()]:
-        assert getattr(functions, op.name) is op.public
+        if op.name not in functions.NAMESPACES:  # functions.fft is the namespace of the op fft
+            assert getattr(functions, op.name) is op.public
         space = functions.NAMESPACES[op.module] if op.module else ad
         assert getattr(space, op.name) is op.public
 

@@ -209,7 +209,7 @@ def test_setitem_records():
 
 
 def test_requires_grad_on_integer_tensor():
-    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype"):
+    with pytest.raises(RuntimeError, match="only Tensors of floating point and complex dtype"):
         ad.tensor([1, 2], requires_grad=True)
 
 

@@ -19,7 +19,7 @@ X32 = np.array([0.3, 0.7, 1.1], dtype=np.float32)
 
 def test_signature_is_unchanged():
     params = list(inspect.signature(check_grads).parameters)
-    assert params == ["f", "args", "modes", "order", "eps", "rtol", "atol", "seed"]
+    assert params == ["f", "args", "modes", "order", "eps", "rtol", "atol", "seed", "holomorphic"]
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,11 @@
 
 from autodiff.ops import (  # noqa: F401  (declaring is importing)
     arrange,
+    complex_parts,
     conv,
     decompositions,
     elementwise,
+    fft,
     gradient_stop,
     indexing,
     joining,

@@ -54,7 +54,7 @@ def _tile_g(g, ans, x, reps):
 defop(
     "tile", _tile_primal, params={"reps": None}, batchable=True,
     jvp=(_tile_t,), vjp=(_tile_g,),
-    samples=lambda rng: [((S.real(rng, (3,)),), {"reps": 2}),
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (3,)),), {"reps": 2}),
                          ((S.real(rng, (2, 3)),), {"reps": (2, 1)}),
                          ((S.real(rng, (2, 3)),), {"reps": (2, 1, 3)}),
                          ((S.real(rng, (2, 1, 2)),), {"reps": (3, 2)}),
@@ -117,7 +117,7 @@ def _repeat_g(g, ans, x, repeats, axis):
 defop(
     "repeat", _repeat_primal, params={"repeats": None, "axis": None}, batchable=True,
     jvp=(_repeat_t,), vjp=(_repeat_g,),
-    samples=lambda rng: [((S.real(rng, (3,)),), {"repeats": 2, "axis": None}),
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (3,)),), {"repeats": 2, "axis": None}),
                          ((S.real(rng, (2, 3)),), {"repeats": 2, "axis": None}),
                          ((S.real(rng, (2, 3)),), {"repeats": 3, "axis": 0}),
                          ((S.real(rng, (2, 3)),), {"repeats": np.array([1, 0, 2]), "axis": -1}),
@@ -228,7 +228,7 @@ def _pad_samples(rng):
 defop(
     "pad", _pad_primal,
     params={"pad_width": None, "mode": "constant", "constant_values": 0, "reflect_type": "even"},
-    batchable=True, jvp=(_pad_t,), vjp=(_pad_g,), samples=_pad_samples,
+    batchable=True, jvp=(_pad_t,), vjp=(_pad_g,), complex="holomorphic", samples=_pad_samples,
     formula="d pad(x) = pad(dx): a zero border, or the same copies of dx's elements",
     vjp_formula="x̄ = ḡ with the border sliced off (constant) or added back onto the copied "
     "elements (edge, reflect, symmetric, wrap)",
@@ -256,6 +256,7 @@ def _from_rows(c, x):
 for _name, _fn, _keep in [("tril", np.tril, "on and below"), ("triu", np.triu, "on and above")]:
     defop(
         _name, lambda x, k=0, _fn=_fn: _fn(x, k=k), params={"k": 0}, batchable=True,
+        complex="holomorphic",
         jvp=(lambda t, ans, x, k, _name=_name: getattr(anp, _name)(_as_rows(t, x, ans), k=k),),
         # d tril(x) = tril(dx)
         vjp=(lambda g, ans, x, k, _name=_name: _from_rows(getattr(anp, _name)(g, k=k), x),),
@@ -313,6 +314,7 @@ defop(
     jvp=(_diagonal_t,),
     vjp=(lambda g, ans, x, offset, axis1, axis2: _diag_scatter(g, x, offset, axis1, axis2),),
     # x̄ = zeros with ḡ scattered onto the diagonal
+    complex="holomorphic",
     samples=lambda rng: [((S.real(rng, (3, 3)),), {"offset": 0, "axis1": 0, "axis2": 1}),
                          ((S.real(rng, (3, 4)),), {"offset": 1, "axis1": 0, "axis2": 1}),
                          ((S.real(rng, (4, 3)),), {"offset": -2, "axis1": 1, "axis2": 0}),
@@ -345,6 +347,7 @@ defop(
     "trace", lambda x, offset=0, axis1=0, axis2=1: np.trace(x, offset, axis1, axis2),
     params={"offset": 0, "axis1": 0, "axis2": 1}, batchable=True,
     jvp=(_trace_t,), vjp=(_trace_g,),
+    complex="holomorphic",
     samples=lambda rng: [((S.real(rng, (3, 3)),), {"offset": 0, "axis1": 0, "axis2": 1}),
                          ((S.real(rng, (3, 4)),), {"offset": -1, "axis1": 0, "axis2": 1}),
                          ((S.real(rng, (2, 3, 4)),), {"offset": 1, "axis1": 1, "axis2": 2}),

@@ -27,6 +27,24 @@ that choice, so using them in a derivative raises an error that names the altern
 rank-deficient matrix raises too. Eigen- and singular vectors carry the sign NumPy chose: the
 derivative is that of NumPy's gauge, which is locally constant away from degeneracies.
 
+**Complex matrices** (eigh/eigvalsh of a Hermitian matrix, svd, svdvals, qr, pinv, lstsq) follow
+JAX's rules (``eigh_jvp_rule``, ``svd_jvp_rule``, ``qr_jvp_rule``: the real formulas with ``ᵀ``
+read as ``ᴴ``, plus ``svd``'s imaginary diagonal term for the relative phase of ``uᵢ`` and ``vᵢ``,
+and ``qr``'s, which keeps ``diag(R)`` real as LAPACK does), and JAX's convention: a VJP is the
+transpose ``u·J`` with no conjugation (each VJP here is the Hermitian adjoint at ``conj(ḡ)``,
+conjugated back). ``eigh`` reads one triangle and, as LAPACK does, ignores the imaginary part of
+the diagonal. A complex eigen- or singular vector is defined up to a phase ``e^{iθ}``: JAX
+differentiates an implicit gauge that no primal computes, so only functions that do not depend on
+the phase (``|V|²``, ``U diag(s) Vh``, projectors) get a meaningful derivative there. Here the
+phase is NumPy's own gauge, made exact: a complex eigenvector's entry in the first row
+(``UPLO='L'``; the last row for ``'U'``) is real, and so is the first row of ``V`` for an ``m ≥ n``
+``svd`` (of ``U`` when ``m < n``), with LAPACK's sign. The rules add the phase term ``iΦ`` that
+keeps that row real, so every function of the factors, phase-dependent or not, gets the exact
+derivative of the values it is given; on phase-free functions this equals JAX's. The factors
+equal NumPy's bit for bit, except for a very wide ``svd`` (LAPACK goes through an LQ
+factorization, whose first row of ``U`` is real only to rounding), where they agree to rounding.
+Where that gauge entry is zero the phase has no derivative, and the phase term is dropped.
+
 Examples:
     >>> import numpy as np, autodiff as ad
     >>> A = np.array([[2.0, 1.0], [1.0, 3.0]])
@@ -144,6 +162,97 @@ def symmetric_from_adjoint(g: Any, uplo: str = "L") -> Any:
     return anp.triu(g) + anp.triu(_mT(g), k=1)
 
 
+# ---- complex values: Hermitian transposes, JAX's convention and NumPy's phase gauge ----------
+
+
+def _is_c(x: Any) -> bool:
+    """Whether ``x`` (plain or traced) holds complex numbers."""
+    return raw(x).dtype.kind == "c"
+
+
+def _conj_if(x: Any, cplx: bool) -> Any:
+    return anp.conj(x) if cplx else x
+
+
+def _mH(x: Any) -> Any:
+    """The conjugate transpose of the matrices (the transpose for real values)."""
+    return _conj_if(_mT(x), _is_c(x))
+
+
+def hermitian_from(x: Any, uplo: str = "L") -> Any:
+    """The Hermitian matrix that ``np.linalg.eigh(x, UPLO)`` reads: one triangle, mirrored and
+    conjugated; LAPACK ignores the imaginary part of the diagonal (real values: ``symmetric_from``)."""
+    if not _is_c(x):
+        return symmetric_from(x, uplo)
+    low = anp.tril(x, k=-1) if uplo == "L" else anp.triu(x, k=1)
+    return low + _mH(low) + _diag_embed(anp.real(_diag(x)))
+
+
+def hermitian_from_adjoint(g: Any, uplo: str = "L") -> Any:
+    """The adjoint of :func:`hermitian_from` for the inner product ``Re Σ conj(a) b``."""
+    if not _is_c(g):
+        return symmetric_from_adjoint(g, uplo)
+    if uplo == "L":
+        off = anp.tril(g, k=-1) + anp.tril(_mH(g), k=-1)
+    else:
+        off = anp.triu(g, k=1) + anp.triu(_mH(g), k=1)
+    return off + _diag_embed(anp.real(_diag(g)))
+
+
+def _i_diag(x: Any, scale: Any = None) -> Any:
+    """``i Im(diag x)`` (times ``scale``) as diagonal matrices: the phase terms of the rules."""
+    d = anp.imag(_diag(x))
+    return _diag_embed(d if scale is None else d * scale) * 1j
+
+
+def _fix_phase(v: np.ndarray, row: int, k: int) -> np.ndarray:
+    """The phases (one per column of ``v[..., :, :k]``) that make ``v[..., row, :k]`` real, the
+    sign LAPACK chose kept: exactly 1 where that entry is real already (NumPy's own gauge)."""
+    x = v[..., row, :k]
+    mag = np.abs(x)
+    p = np.where(mag > 0, x / np.where(mag > 0, mag, 1), 1)
+    return np.where(x.imag == 0, 1, np.where(p.real < 0, -p, p))
+
+
+PHASE_UNDEFINED = (
+    "the entry that fixes the phase of a complex {vectors} (NumPy's gauge: its {where} is real) "
+    "is zero, so that phase has no derivative. The phase term was dropped (JAX's convention), "
+    "which is exact for functions that do not depend on the phase (|v|², projectors, "
+    "reconstructions) and arbitrary otherwise"
+)
+
+
+def _gauge_inverse(op: str, ref: Any, used: Any) -> Any:
+    """``1/ref`` for the real entries ``ref`` that fix the phase, 0 where one is zero (there the
+    phase has no derivative: JAX's convention, no phase term, and a warning if ``used``, the
+    values this drops, is not zero there)."""
+    rv = np.abs(raw(ref))
+    tol = np.finfo(rv.dtype).eps * (np.max(rv, axis=-1, keepdims=True) if rv.size else 0)
+    zero = rv <= tol
+    what = {"eigh": ("eigenvector", "entry in the first (UPLO='L') or last (UPLO='U') row"),
+            "svd": ("singular vector", "first entry in V (m ≥ n) or U (m < n)")}[op]  # fmt: skip
+    _warn_if_used(op, PHASE_UNDEFINED.format(vectors=what[0], where=what[1]), zero, used)
+    return anp.where(zero, 0.0, 1.0 / anp.where(zero, 1.0, ref))
+
+
+def _phase_tangent(op: str, y: Any, ref: Any) -> Any:
+    """``φ`` with ``y + i φ ref`` real: the rate of the phase that keeps NumPy's gauge, given
+    ``y``, the tangent of the gauge-fixing entries before that phase term."""
+    im = anp.imag(y)
+    return -im * _gauge_inverse(op, ref, im)
+
+
+def _phase_cotangent(op: str, c: Any, ref: Any) -> Any:
+    """The adjoint of :func:`_phase_tangent` for ``Re Σ conj(a) b`` (``c``: the cotangent of φ)."""
+    return (-1j) * (c * _gauge_inverse(op, ref, c))
+
+
+def _unit_column(n: int, row: int, like: Any) -> np.ndarray:
+    e = np.zeros((n, 1), dtype=raw(like).dtype)
+    e[row] = 1
+    return e
+
+
 def _uplo(UPLO: str) -> str:
     uplo = str(UPLO).upper()
     if uplo not in ("L", "U"):
@@ -202,6 +311,11 @@ SVD_DEGENERATE = _REPEATED.format(
     values="singular values", vectors="singular vectors", plain="singular values",
     alternative="linalg.svdvals (or compute_uv=False)",
 )  # fmt: skip
+SVD_PHASE = (
+    "a zero singular value of a complex matrix: the relative phase of its singular vectors has "
+    "no derivative. Its term was set to zero; use linalg.svdvals (or compute_uv=False) for the "
+    "singular values alone"
+)
 SVD_ZERO = (
     "a zero singular value of a non-square matrix: the derivative of its singular vectors is "
     "undefined (they are any unit vectors of a null space). Their terms were set to zero; use "
@@ -222,32 +336,62 @@ class EighResult(NamedTuple):
 
 def _eigh_primal(a, UPLO="L"):
     w, v = np.linalg.eigh(a, UPLO)
+    if v.dtype.kind == "c" and v.shape[-1]:  # NumPy's gauge, made sure of (see _eigh_row)
+        v = v * np.conj(_fix_phase(v, _eigh_row(UPLO, v.shape[-1]), v.shape[-1]))[..., None, :]
     return _pack_plain((w, 1), (v, 2))
+
+
+def _eigh_row(UPLO: str, n: int) -> int:
+    """The row of complex eigenvectors that NumPy (LAPACK's Householder reduction) leaves real:
+    the first for ``UPLO='L'``, the last for ``'U'``; its sign is LAPACK's, locally constant."""
+    return 0 if _uplo(UPLO) == "L" else n - 1
 
 
 def _eigh_parts(p: Any, a: Any) -> list[Any]:
     n = shape_of(a)[-1]
-    return unpack(p, [(n,), (n, n)])
+    w, v = unpack(p, [(n,), (n, n)])
+    return [anp.real(w) if _is_c(w) else w, v]
 
 
 def _eigh_jvp(t, ans, a, UPLO):
-    # X = Vᵀ dS V (dS = sym(dA) from NumPy's triangle): dw = diag(X), dV = V (F ∘ X)
+    # X = Vᴴ dS V (dS Hermitian, from NumPy's triangle): dw = Re diag(X), dV = V (F ∘ X + iΦ),
+    # Φ = diag(φ) keeping NumPy's real row of V real
     w, v = _eigh_parts(ans, a)
-    x = anp.matmul(_mT(v), anp.matmul(symmetric_from(t, _uplo(UPLO)), v))
+    x = anp.matmul(_mH(v), anp.matmul(hermitian_from(t, _uplo(UPLO)), v))
     close = close_pairs(raw(w))
     _warn_if_used("eigh", EIGH_DEGENERATE, close, x)
-    return pack((_diag(x), 1), (anp.matmul(v, inverse_gaps(w, close) * x), 2))
+    dv = anp.matmul(v, inverse_gaps(w, close) * x)
+    dw = _diag(x)
+    if _is_c(x):
+        dw = anp.real(dw)
+        n = shape_of(v)[-1]
+        if n:
+            row = _eigh_row(UPLO, n)
+            ref = anp.real(anp.getitem(v, index=(Ellipsis, row, slice(None))))
+            phi = _phase_tangent("eigh", anp.getitem(dv, index=(Ellipsis, row, slice(None))), ref)
+            dv = dv + v * _row(phi * 1j)
+    return pack((dw, 1), (dv, 2))
 
 
 def _eigh_vjp(g, ans, a, UPLO):
-    # S̄ = V (diag(w̄) + F ∘ Vᵀ V̄) Vᵀ, then Ā = the transpose of sym() applied to S̄
+    # the adjoint (JAX's: conj of the Hermitian adjoint at conj ḡ): V̄ += e_r (-i c / v_r),
+    # c = Im diag(Vᴴ V̄); S̄ = V (diag(Re w̄) + F ∘ Vᴴ V̄) Vᴴ; Ā = the adjoint of herm() at S̄
     w, v = _eigh_parts(ans, a)
-    gw, gv = _eigh_parts(g, a)
-    x = anp.matmul(_mT(v), gv)
+    cplx = _is_c(v)
+    gw, gv = _eigh_parts(_conj_if(g, cplx), a)
     close = close_pairs(raw(w))
     _warn_if_used("eigh", EIGH_DEGENERATE, close.any(axis=-1)[..., None, :], gv)
+    x = anp.matmul(_mH(v), gv)
+    n = shape_of(v)[-1]
+    if cplx and n:
+        row = _eigh_row(UPLO, n)
+        ref = anp.real(anp.getitem(v, index=(Ellipsis, row, slice(None))))
+        z = _phase_cotangent("eigh", anp.imag(_diag(x)), ref)
+        gv = gv + _unit_column(n, row, v) * _row(z)
+        x = anp.matmul(_mH(v), gv)
     inner = inverse_gaps(w, close) * x + _diag_embed(gw)
-    return symmetric_from_adjoint(anp.matmul(v, anp.matmul(inner, _mT(v))), _uplo(UPLO))
+    out = hermitian_from_adjoint(anp.matmul(v, anp.matmul(inner, _mH(v))), _uplo(UPLO))
+    return _conj_if(out, cplx)
 
 
 def _spectrum(rng, batch, n):
@@ -285,19 +429,24 @@ def _eigh_samples(rng):
 
 _eigh_op = defop(
     "eigh", _eigh_primal, module="linalg", params={"UPLO": "L"}, batchable=True,
-    jvp=(_eigh_jvp,), vjp=(_eigh_vjp,), samples=_eigh_samples,
-    formula="X = Vᵀ dS V: dw = diag(X), dV = V (F ∘ X), Fᵢⱼ = 1/(wⱼ - wᵢ), dS = sym(tril dA)",
-    vjp_formula="Ā = tril-adjoint of V (diag(w̄) + F ∘ Vᵀ V̄) Vᵀ",
-    doc="Eigenvalues (ascending) and eigenvectors of a symmetric matrix, read from one triangle",
+    jvp=(_eigh_jvp,), vjp=(_eigh_vjp,), samples=_eigh_samples, complex=True,
+    formula="X = Vᴴ dS V: dw = Re diag(X), dV = V (F ∘ X + iΦ), Fᵢⱼ = 1/(wⱼ - wᵢ), "
+    "dS = herm(tril dA), Φ: NumPy's phase",
+    vjp_formula="Ā = tril-adjoint of V (diag(w̄) + F ∘ Vᴴ V̄) Vᴴ (+ phase term; conj for complex)",
+    doc="Eigenvalues (ascending) and eigenvectors of a symmetric or Hermitian matrix, read from "
+    "one triangle",
 )  # fmt: skip
 
 
 def eigh(a: Any, UPLO: str = "L") -> EighResult:
-    """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix, or of each
-    matrix of a stack, like ``np.linalg.eigh``: only the ``UPLO`` triangle is read.
+    """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric (or complex
+    Hermitian) matrix, or of each matrix of a stack, like ``np.linalg.eigh``: only the ``UPLO``
+    triangle is read (and, for complex values, the real part of the diagonal).
 
     The derivative is that of exactly this function: the other triangle has none. At repeated
     eigenvalues the eigenvectors' derivative is undefined: see :class:`DegenerateWarning`.
+    Complex eigenvectors carry NumPy's phase (see the module's notes); gradients follow JAX's
+    convention, ``∂f/∂a - i ∂f/∂b`` for a real ``f`` of ``a + ib``.
 
     Examples:
         >>> import numpy as np, autodiff as ad
@@ -305,6 +454,10 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:
         >>> ad.jacfwd(lambda a: ad.linalg.eigh(a).eigenvalues)(A)[1]   # d w₁ = dA₀₀
         array([[1., 0.],
                [0., 0.]])
+        >>> H = np.array([[2.0, 1j], [-1j, 2.0]])     # Hermitian; the lower triangle is read
+        >>> g = ad.grad(lambda a: ad.linalg.eigh(a).eigenvalues[-1])(H)
+        >>> np.allclose(g, [[0.5, 0.0], [1j, 0.5]])
+        True
     """
     if not isinstance(a, Box):
         return np.linalg.eigh(a, UPLO)
@@ -317,26 +470,31 @@ eigh.op = _eigh_op
 
 
 def _eigvalsh_jvp(t, ans, a, UPLO):
-    # dwᵢ = vᵢᵀ dS vᵢ
+    # dwᵢ = Re vᵢᴴ dS vᵢ
     uplo = _uplo(UPLO)
     v = la.eigh(a, uplo).eigenvectors
-    return anp.sum(v * anp.matmul(symmetric_from(t, uplo), v), axis=-2)
+    cplx = _is_c(v)
+    dw = anp.sum(_conj_if(v, cplx) * anp.matmul(hermitian_from(t, uplo), v), axis=-2)
+    return anp.real(dw) if cplx else dw
 
 
 def _eigvalsh_vjp(g, ans, a, UPLO):
-    # Ā = tril-adjoint of V diag(w̄) Vᵀ
+    # Ā = conj of the herm()-adjoint of V diag(Re w̄) Vᴴ
     uplo = _uplo(UPLO)
     v = la.eigh(a, uplo).eigenvectors
-    return symmetric_from_adjoint(anp.matmul(v * _row(g), _mT(v)), uplo)
+    cplx = _is_c(v)
+    g = anp.real(g) if _is_c(g) else g
+    out = hermitian_from_adjoint(anp.matmul(v * _row(g), _mH(v)), uplo)
+    return _conj_if(out, cplx)
 
 
 defop(
     "eigvalsh", lambda a, UPLO="L": np.linalg.eigvalsh(a, UPLO), module="linalg",
     params={"UPLO": "L"}, batchable=True,
-    jvp=(_eigvalsh_jvp,), vjp=(_eigvalsh_vjp,), samples=_eigh_samples,
-    formula="dwᵢ = vᵢᵀ dS vᵢ, dS = sym(tril dA)",
-    vjp_formula="Ā = tril-adjoint of V diag(w̄) Vᵀ",
-    doc="Eigenvalues (ascending) of a symmetric matrix, read from one triangle",
+    jvp=(_eigvalsh_jvp,), vjp=(_eigvalsh_vjp,), samples=_eigh_samples, complex=True,
+    formula="dwᵢ = Re vᵢᴴ dS vᵢ, dS = herm(tril dA)",
+    vjp_formula="Ā = tril-adjoint of V diag(w̄) Vᴴ (conjugated for complex)",
+    doc="Eigenvalues (ascending) of a symmetric or Hermitian matrix, read from one triangle",
 )  # fmt: skip
 
 # --------------------------------------------------------------------------------------------
@@ -360,7 +518,22 @@ def _svd_shapes(a: Any, full_matrices: bool) -> list[tuple[int, ...]]:
 
 def _svd_primal(a, full_matrices=True):
     u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+    m, n = u.shape[-2], vh.shape[-1]
+    k = min(m, n)
+    if u.dtype.kind == "c" and k:  # NumPy's gauge, made sure of (see _svd_gauge)
+        ref = np.conj(np.swapaxes(vh, -1, -2)) if m >= n else u
+        p = _fix_phase(ref, 0, k)  # uᵢ, vᵢ times conj(pᵢ): the same A, NumPy's gauge
+        u, vh = u.copy(), vh.copy()
+        u[..., :, :k] *= np.conj(p)[..., None, :]
+        vh[..., :k, :] *= p[..., :, None]
     return _pack_plain((u, 2), (s, 1), (vh, 2))
+
+
+def _svd_gauge(m: int, n: int) -> str:
+    """Which factor NumPy (LAPACK's bidiagonal reduction) leaves with a real first row, for
+    complex values: ``V`` (``Vh[:, 0]``) when ``m >= n``, ``U`` when ``m < n``; the signs are
+    LAPACK's, locally constant. Every phase of a singular pair is otherwise free."""
+    return "V" if m >= n else "U"
 
 
 FULL_MATRICES = (
@@ -378,72 +551,108 @@ def _full_matrices_error(a: Any) -> ValueError:
 
 
 def _svd_jvp(t, ans, a, full_matrices):
-    # dP = Uᵀ dA V: ds = diag(dP), dU = U (F ∘ (dP S + S dPᵀ)) + (I - UUᵀ) dA V S⁻¹,
-    # dV = V (F ∘ (S dP + dPᵀ S)) + (I - VVᵀ) dAᵀ U S⁻¹, Fᵢⱼ = 1/(sⱼ² - sᵢ²) (Townsend 2016)
+    # dP = Uᴴ dA V: ds = Re diag dP, dU = U (F ∘ (dP S + S dPᴴ) + i Im(diag dP) S⁻¹ + iΦ)
+    # + (I - UUᴴ) dA V S⁻¹, dV = V (F ∘ (S dP + dPᴴ S) + iΦ) + (I - VVᴴ) dAᴴ U S⁻¹,
+    # Fᵢⱼ = 1/(sⱼ² - sᵢ²) (Townsend 2016; JAX's complex terms), Φ keeping NumPy's gauge
     m, n = shape_of(a)[-2:]
     k = min(m, n)
     if full_matrices and m != n:
         raise _full_matrices_error(a)
     u, s, vh = unpack(ans, _svd_shapes(a, full_matrices))
-    v = _mT(vh)
+    cplx = _is_c(u)
+    if cplx:
+        s = anp.real(s)
+    v = _mH(vh)
     dav = anp.matmul(t, v)
-    dp = anp.matmul(_mT(u), dav)
-    dpt = _mT(dp)
+    dp = anp.matmul(_mH(u), dav)
+    dpt = _mH(dp)
     close = close_pairs(raw(s))
     _warn_if_used("svd", SVD_DEGENERATE, close, raw(dp))
     f = inverse_gaps(s * s, close)
-    du = anp.matmul(u, f * (dp * _row(s) + _col(s) * dpt))
+    inner_u = f * (dp * _row(s) + _col(s) * dpt)
+    if cplx:  # the relative phase of uᵢ and vᵢ: Im(uᵢᴴ dA vᵢ) / sᵢ
+        inner_u = inner_u + _i_diag(dp, _inverse_singular(s, m, n, anp.imag(_diag(dp)), SVD_PHASE))
+    du = anp.matmul(u, inner_u)
     dv = anp.matmul(v, f * (_col(s) * dp + dpt * _row(s)))
     if m > k:  # the part of dA V outside the span of U
         rest = dav - anp.matmul(u, dp)
         du = du + rest * _row(_inverse_singular(s, m, n, rest))
-    if n > k:  # the part of dAᵀ U outside the span of V
-        rest = anp.matmul(_mT(t), u) - anp.matmul(v, dpt)
+    if n > k:  # the part of dAᴴ U outside the span of V
+        rest = anp.matmul(_mH(t), u) - anp.matmul(v, dpt)
         dv = dv + rest * _row(_inverse_singular(s, m, n, rest))
-    return pack((du, 2), (_diag(dp), 1), (_mT(dv), 2))
+    ds = _diag(dp)
+    if cplx:
+        ds = anp.real(ds)
+        if k:  # the common phase of uᵢ and vᵢ: NumPy's gauge
+            ref = v if _svd_gauge(m, n) == "V" else u
+            first = (Ellipsis, 0, slice(None))
+            d_ref = dv if _svd_gauge(m, n) == "V" else du
+            phase = _row(_phase_tangent("svd", anp.getitem(d_ref, index=first),
+                                        anp.real(anp.getitem(ref, index=first))) * 1j)  # fmt: skip
+            du, dv = du + u * phase, dv + v * phase
+    return pack((du, 2), (ds, 1), (_mH(dv), 2))
 
 
-def _inverse_singular(s: Any, m: int, n: int, used: Any) -> Any:
+def _inverse_singular(s: Any, m: int, n: int, used: Any, message: str = "") -> Any:
     """``1/s``, with 0 for zero singular values (their vectors' derivative is undefined: warn
     when ``used``, the terms this drops, is not zero there)."""
     sv = raw(s)
     tol = max(m, n) * np.finfo(sv.dtype).eps * np.max(sv, axis=-1, keepdims=True) if sv.size else 0
     zero = sv <= tol
-    _warn_if_used("svd", SVD_ZERO, zero[..., None, :], used)
+    where = zero[..., None, :] if shape_of(used) != shape_of(s) else zero
+    _warn_if_used("svd", message or SVD_ZERO, where, used)
     return anp.where(zero, 0.0, 1.0 / anp.where(zero, 1.0, s))
 
 
 def _svd_vjp(g, ans, a, full_matrices):
-    # P̄ = F ∘ (UᵀŪ - ŪᵀU) S + S F ∘ (VᵀV̄ - V̄ᵀV) + diag(s̄); Ā = U P̄ Vᵀ
-    #     + (I - UUᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I - VVᵀ) (Townsend 2016)
+    # P̄ = F ∘ (UᴴŪ - ŪᴴU) S + S F ∘ (VᴴV̄ - V̄ᴴV) + diag(Re s̄) + i Im diag(UᴴŪ) S⁻¹;
+    # Ā = U P̄ Vᴴ + (I - UUᴴ) Ū S⁻¹ Vᴴ + U S⁻¹ V̄ᴴ (I - VVᴴ) (Townsend 2016), at ḡ conjugated
+    # and conjugated back (JAX's transpose), after Ū, V̄ += the adjoint of NumPy's gauge term
     m, n = shape_of(a)[-2:]
     k = min(m, n)
     shapes = _svd_shapes(a, full_matrices)
     u, s, vh = unpack(ans, shapes)
-    gu, gs, gvh = unpack(g, shapes)
+    cplx = _is_c(u)
+    gu, gs, gvh = unpack(_conj_if(g, cplx), shapes)
+    if cplx:
+        s, gs = anp.real(s), anp.real(gs)
     if full_matrices and m != n:  # exact only when the arbitrary part is not used
         if np.any(raw(gu)[..., :, k:]) or np.any(raw(gvh)[..., k:, :]):
             raise _full_matrices_error(a)
         u, gu, vh, gvh = _cols(u, 0, k), _cols(gu, 0, k), _rows(vh, 0, k), _rows(gvh, 0, k)
-    v, gv = _mT(vh), _mT(gvh)
-    utgu = anp.matmul(_mT(u), gu)
-    vtgv = anp.matmul(_mT(v), gv)
-    skew_u = utgu - _mT(utgu)
-    skew_v = vtgv - _mT(vtgv)
+    v, gv = _mH(vh), _mH(gvh)
+    utgu = anp.matmul(_mH(u), gu)
+    vtgv = anp.matmul(_mH(v), gv)
+    if cplx and k:  # the adjoint of the gauge term: the phase's cotangent onto the first row
+        c = anp.imag(_diag(utgu) + _diag(vtgv))
+        ref = v if _svd_gauge(m, n) == "V" else u
+        first = _phase_cotangent(
+            "svd", c, anp.real(anp.getitem(ref, index=(Ellipsis, 0, slice(None))))
+        )
+        if _svd_gauge(m, n) == "V":
+            gv = gv + _unit_column(n, 0, v) * _row(first)
+            vtgv = anp.matmul(_mH(v), gv)
+        else:
+            gu = gu + _unit_column(m, 0, u) * _row(first)
+            utgu = anp.matmul(_mH(u), gu)
+    skew_u = utgu - _mH(utgu)
+    skew_v = vtgv - _mH(vtgv)
     close = close_pairs(raw(s))
     repeated = close.any(axis=-1)[..., None, :]  # columns of U and V
     _warn_if_used("svd", SVD_DEGENERATE, repeated, gu)
     _warn_if_used("svd", SVD_DEGENERATE, repeated, gv)
     f = inverse_gaps(s * s, close)
     pbar = (f * skew_u) * _row(s) + _col(s) * (f * skew_v) + _diag_embed(gs)
+    if cplx:
+        pbar = pbar + _i_diag(utgu, _inverse_singular(s, m, n, anp.imag(_diag(utgu)), SVD_PHASE))
     out = anp.matmul(u, anp.matmul(pbar, vh))
     if m > k:
         rest = gu - anp.matmul(u, utgu)
         out = out + anp.matmul(rest * _row(_inverse_singular(s, m, n, rest)), vh)
     if n > k:
         rest = gv - anp.matmul(v, vtgv)
-        out = out + anp.matmul(u * _row(_inverse_singular(s, m, n, rest)), _mT(rest))
-    return out
+        out = out + anp.matmul(u * _row(_inverse_singular(s, m, n, rest)), _mH(rest))
+    return _conj_if(out, cplx)
 
 
 def spread_sample(rng, shape):
@@ -473,11 +682,11 @@ def _svd_samples(rng):
 
 _svd_op = defop(
     "svd", _svd_primal, module="linalg", params={"full_matrices": True}, batchable=True,
-    jvp=(_svd_jvp,), vjp=(_svd_vjp,), samples=_svd_samples,
-    formula="dP = Uᵀ dA V: ds = diag dP, dU = U (F ∘ (dP S + S dPᵀ)) + (I - UUᵀ) dA V S⁻¹, "
-    "dV likewise, Fᵢⱼ = 1/(sⱼ² - sᵢ²)",
-    vjp_formula="Ā = U (F ∘ (UᵀŪ - ŪᵀU) S + S F ∘ (VᵀV̄ - V̄ᵀV) + diag s̄) Vᵀ "
-    "+ (I - UUᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I - VVᵀ)",
+    jvp=(_svd_jvp,), vjp=(_svd_vjp,), samples=_svd_samples, complex=True,
+    formula="dP = Uᴴ dA V: ds = Re diag dP, dU = U (F ∘ (dP S + S dPᴴ) + i Im(diag dP) S⁻¹ + iΦ) "
+    "+ (I - UUᴴ) dA V S⁻¹, dV likewise (without the Im term), Fᵢⱼ = 1/(sⱼ² - sᵢ²), Φ: NumPy's phase",
+    vjp_formula="Ā = U (F ∘ (UᴴŪ - ŪᴴU) S + S F ∘ (VᴴV̄ - V̄ᴴV) + diag s̄ + i Im diag(UᴴŪ) S⁻¹) Vᴴ "
+    "+ (I - UUᴴ) Ū S⁻¹ Vᴴ + U S⁻¹ V̄ᴴ (I - VVᴴ) (+ phase term; at conj ḡ, conjugated)",
     doc="Singular value decomposition A = U diag(S) Vh (of each matrix of a stack)",
 )  # fmt: skip
 
@@ -499,7 +708,7 @@ def _hermitian_svd(a: Any, compute_uv: bool) -> Any:
     order = np.argsort(np.abs(raw(w)), axis=-1)[..., ::-1]
     sign = np.take_along_axis(np.copysign(1.0, raw(w)), order, axis=-1)
     u = _take_last(v, order[..., None, :])
-    return SVDResult(u, _take_last(anp.abs(w), order), _mT(u * _cast(sign[..., None, :], w)))
+    return SVDResult(u, _take_last(anp.abs(w), order), _mH(u * _cast(sign[..., None, :], w)))
 
 
 def svd(
@@ -510,7 +719,8 @@ def svd(
     Differentiable in every factor, with these limits: with ``full_matrices=True`` on a
     non-square matrix, the extra columns of ``U`` (rows of ``Vh``) have no defined derivative
     (forward mode raises; reverse mode raises if they are used); repeated singular values make
-    the vectors' derivative undefined (see :class:`DegenerateWarning`).
+    the vectors' derivative undefined (see :class:`DegenerateWarning`). Complex singular
+    vectors carry NumPy's phase (see the module's notes), and ``S`` stays real.
 
     Examples:
         >>> import numpy as np, autodiff as ad
@@ -528,7 +738,8 @@ def svd(
         return bind(_svdvals_op, (a,), {})
     full = bool(full_matrices)
     p = bind(_svd_op, (a,), {"full_matrices": full})
-    return SVDResult(*unpack(p, _svd_shapes(a, full)))
+    u, s, vh = unpack(p, _svd_shapes(a, full))
+    return SVDResult(u, anp.real(s) if _is_c(s) else s, vh)
 
 
 _svd_op.public = svd
@@ -536,15 +747,17 @@ svd.op = _svd_op
 
 
 def _svdvals_jvp(t, ans, a):
-    # dsᵢ = uᵢᵀ dA vᵢ
+    # dsᵢ = Re uᵢᴴ dA vᵢ
     u, _, vh = la.svd(a, full_matrices=False)
-    return anp.sum(u * anp.matmul(t, _mT(vh)), axis=-2)
+    if not _is_c(u):
+        return anp.sum(u * anp.matmul(t, _mT(vh)), axis=-2)
+    return anp.real(anp.sum(anp.conj(u) * anp.matmul(t, _mH(vh)), axis=-2))
 
 
 def _svdvals_vjp(g, ans, a):
-    # Ā = U diag(s̄) Vᵀ
+    # Ā = conj(U diag(s̄) Vᴴ) (JAX's transpose; U diag(s̄) Vᵀ for real values)
     u, _, vh = la.svd(a, full_matrices=False)
-    return anp.matmul(u * _row(g), vh)
+    return _conj_if(anp.matmul(u * _row(g), vh), _is_c(u))
 
 
 def _svdvals_samples(rng):
@@ -554,8 +767,8 @@ def _svdvals_samples(rng):
 
 _svdvals_op = defop(
     "svdvals", lambda a: np.linalg.svd(a, compute_uv=False), module="linalg", batchable=True,
-    jvp=(_svdvals_jvp,), vjp=(_svdvals_vjp,), samples=_svdvals_samples,
-    formula="dsᵢ = uᵢᵀ dA vᵢ", vjp_formula="Ā = U diag(s̄) Vᵀ",
+    jvp=(_svdvals_jvp,), vjp=(_svdvals_vjp,), samples=_svdvals_samples, complex=True,
+    formula="dsᵢ = Re uᵢᴴ dA vᵢ", vjp_formula="Ā = conj(U diag(s̄) Vᴴ)",
     doc="Singular values (descending) of a matrix or stack (np.linalg.svdvals)",
 )  # fmt: skip
 
@@ -606,16 +819,19 @@ def _qr_factors(p: Any, a: Any, mode: str) -> tuple[Any, Any]:
 
 
 def _qr_square_jvp(q, r, t):
-    # D = dA R⁻¹, C = Qᵀ D, Ω = tril(C, -1) - tril(C, -1)ᵀ: dQ = D + Q (Ω - C), dR = (C - Ω) R
+    # D = dA R⁻¹, C = Qᴴ D, Ω = tril(C, -1) - tril(C, -1)ᴴ + i Im diag(C) (JAX's complex term,
+    # keeping diag(R) real as LAPACK's is): dQ = D + Q (Ω - C), dR = (C - Ω) R
     d = _mT(la.solve(_mT(r), _mT(t)))
-    c = anp.matmul(_mT(q), d)
+    c = anp.matmul(_mH(q), d)
     low = anp.tril(c, k=-1)
-    omega = low - _mT(low)
+    omega = low - _mH(low)
+    if _is_c(c):
+        omega = omega + _i_diag(c)
     return d + anp.matmul(q, omega - c), anp.matmul(c - omega, r)
 
 
 def _qr_jvp(t, ans, a, mode):
-    # square or tall: the formulas above; wide A = [X | Y]: X as above, dR_Y = dQᵀ Y + Qᵀ dY
+    # square or tall: the formulas above; wide A = [X | Y]: X as above, dR_Y = dQᴴ Y + Qᴴ dY
     m, n = shape_of(a)[-2:]
     if mode == "complete" and m > n:
         raise ValueError(COMPLETE.format(extra=m - n, m=m, n=n))
@@ -624,32 +840,36 @@ def _qr_jvp(t, ans, a, mode):
         dq, dr = _qr_square_jvp(q, r, t)
         return pack((dq, 2), (dr, 2))
     dq, drx = _qr_square_jvp(q, _cols(r, 0, m), _cols(t, 0, m))
-    dry = anp.matmul(_mT(dq), _cols(a, m, None)) + anp.matmul(_mT(q), _cols(t, m, None))
+    dry = anp.matmul(_mH(dq), _cols(a, m, None)) + anp.matmul(_mH(q), _cols(t, m, None))
     return pack((dq, 2), (anp.concatenate([drx, dry], axis=-1), 2))
 
 
 def _qr_square_vjp(q, r, gq, gr):
-    # M = Qᵀ Q̄ - R̄ Rᵀ, C̄ = tril(M - Mᵀ, -1) - M: Ā = (Q̄ + Q C̄) R⁻ᵀ
-    mm = anp.matmul(_mT(q), gq) - anp.matmul(gr, _mT(r))
-    cbar = anp.tril(mm - _mT(mm), k=-1) - mm
-    return _mT(la.solve(r, _mT(gq + anp.matmul(q, cbar))))
+    # M = Qᴴ Q̄ - R̄ Rᴴ, C̄ = tril(M - Mᴴ, -1) + i Im diag(M) - M: Ā = (Q̄ + Q C̄) R⁻ᴴ
+    mm = anp.matmul(_mH(q), gq) - anp.matmul(gr, _mH(r))
+    cbar = anp.tril(mm - _mH(mm), k=-1) - mm
+    if _is_c(mm):
+        cbar = cbar + _i_diag(mm)
+    return _mH(la.solve(r, _mH(gq + anp.matmul(q, cbar))))
 
 
 def _qr_vjp(g, ans, a, mode):
-    # the adjoint of the JVP; wide A = [X | Y]: Q̄ += Y R̄_Yᵀ, Ȳ = Q R̄_Y
+    # the adjoint of the JVP (JAX's transpose: the Hermitian adjoint at conj ḡ, conjugated);
+    # wide A = [X | Y]: Q̄ += Y R̄_Yᴴ, Ȳ = Q R̄_Y
     m, n = shape_of(a)[-2:]
     q, r = _qr_factors(ans, a, mode)
-    gq, gr = unpack(g, _qr_shapes(a, mode))
+    cplx = _is_c(q)
+    gq, gr = unpack(_conj_if(g, cplx), _qr_shapes(a, mode))
     if mode == "complete" and m > n:  # exact only when the arbitrary columns are not used
         if np.any(raw(gq)[..., :, n:]):
             raise ValueError(COMPLETE.format(extra=m - n, m=m, n=n))
         q, gq, r, gr = _cols(q, 0, n), _cols(gq, 0, n), _rows(r, 0, n), _rows(gr, 0, n)
     if m >= n:
-        return _qr_square_vjp(q, r, gq, gr)
+        return _conj_if(_qr_square_vjp(q, r, gq, gr), cplx)
     gry = _cols(gr, m, None)
-    gq = gq + anp.matmul(_cols(a, m, None), _mT(gry))
+    gq = gq + anp.matmul(_cols(a, m, None), _mH(gry))
     xbar = _qr_square_vjp(q, _cols(r, 0, m), gq, _cols(gr, 0, m))
-    return anp.concatenate([xbar, anp.matmul(q, gry)], axis=-1)
+    return _conj_if(anp.concatenate([xbar, anp.matmul(q, gry)], axis=-1), cplx)
 
 
 def _qr_samples(rng):
@@ -669,9 +889,11 @@ def _qr_samples(rng):
 
 _qr_op = defop(
     "qr", _qr_primal, module="linalg", params={"mode": "reduced"}, batchable=True,
-    jvp=(_qr_jvp,), vjp=(_qr_vjp,), samples=_qr_samples,
-    formula="C = Qᵀ dA R⁻¹, Ω = tril(C,-1) - tril(C,-1)ᵀ: dQ = dA R⁻¹ + Q(Ω - C), dR = (C - Ω) R",
-    vjp_formula="M = QᵀQ̄ - R̄Rᵀ: Ā = (Q̄ + Q (tril(M - Mᵀ, -1) - M)) R⁻ᵀ",
+    jvp=(_qr_jvp,), vjp=(_qr_vjp,), samples=_qr_samples, complex=True,
+    formula="C = Qᴴ dA R⁻¹, Ω = tril(C,-1) - tril(C,-1)ᴴ + i Im diag C: dQ = dA R⁻¹ + Q(Ω - C), "
+    "dR = (C - Ω) R",
+    vjp_formula="M = QᴴQ̄ - R̄Rᴴ: Ā = (Q̄ + Q (tril(M - Mᴴ, -1) + i Im diag M - M)) R⁻ᴴ "
+    "(at conj ḡ, conjugated)",
     doc="QR decomposition A = Q R (Q orthonormal columns, R upper triangular), stacks too",
 )  # fmt: skip
 
@@ -714,26 +936,29 @@ _UNSET: Any = object()
 
 
 def _pinv_jvp(t, ans, a, rcond, hermitian):
-    # dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - AA⁺) + (I - A⁺A) dAᵀ A⁺ᵀA⁺ (Golub & Pereyra 1973)
+    # dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᴴ dAᴴ (I - AA⁺) + (I - A⁺A) dAᴴ A⁺ᴴA⁺ (Golub & Pereyra 1973)
     if hermitian:  # NumPy reads the lower triangle
-        a, t = symmetric_from(a), symmetric_from(t)
+        a, t = hermitian_from(a), hermitian_from(t)
     p = ans
-    dat = _mT(t)
-    x = anp.matmul(anp.matmul(p, _mT(p)), dat)
-    y = anp.matmul(dat, anp.matmul(_mT(p), p))
+    dat = _mH(t)
+    x = anp.matmul(anp.matmul(p, _mH(p)), dat)
+    y = anp.matmul(dat, anp.matmul(_mH(p), p))
     first = anp.matmul(p, anp.matmul(t, p))
     return (x - anp.matmul(anp.matmul(x, a), p)) + (y - anp.matmul(p, anp.matmul(a, y))) - first
 
 
 def _pinv_vjp(g, ans, a, rcond, hermitian):
-    # Ā = -A⁺ᵀ Ḡ A⁺ᵀ + (I - AA⁺) Ḡᵀ A⁺A⁺ᵀ + A⁺ᵀA⁺ Ḡᵀ (I - A⁺A)
-    s = symmetric_from(a) if hermitian else a
-    p, pt, gt = ans, _mT(ans), _mT(g)
+    # Ā = -A⁺ᴴ Ḡ A⁺ᴴ + (I - AA⁺) Ḡᴴ A⁺A⁺ᴴ + A⁺ᴴA⁺ Ḡᴴ (I - A⁺A), at ḡ conjugated and
+    # conjugated back (JAX's transpose)
+    cplx = _is_c(ans)
+    g = _conj_if(g, cplx)
+    s = hermitian_from(a) if hermitian else a
+    p, pt, gt = ans, _mH(ans), _mH(g)
     z = anp.matmul(gt, anp.matmul(p, pt))
     w = anp.matmul(anp.matmul(pt, p), gt)
     out = (z - anp.matmul(s, anp.matmul(p, z))) + (w - anp.matmul(anp.matmul(w, p), s))
     out = out - anp.matmul(pt, anp.matmul(g, pt))
-    return symmetric_from_adjoint(out) if hermitian else out
+    return _conj_if(hermitian_from_adjoint(out) if hermitian else out, cplx)
 
 
 def _pinv_samples(rng):
@@ -747,10 +972,10 @@ def _pinv_samples(rng):
 _pinv_op = defop(
     "pinv", lambda a, rcond=1e-15, hermitian=False: np.linalg.pinv(a, rcond, hermitian),
     module="linalg", params={"rcond": 1e-15, "hermitian": False}, batchable=True,
-    jvp=(_pinv_jvp,), vjp=(_pinv_vjp,), samples=_pinv_samples,
+    jvp=(_pinv_jvp,), vjp=(_pinv_vjp,), samples=_pinv_samples, complex=True,
     torch="pinverse",
-    formula="dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - AA⁺) + (I - A⁺A) dAᵀ A⁺ᵀA⁺",
-    vjp_formula="Ā = -A⁺ᵀ Ḡ A⁺ᵀ + (I - AA⁺) Ḡᵀ A⁺A⁺ᵀ + A⁺ᵀA⁺ Ḡᵀ (I - A⁺A)",
+    formula="dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᴴ dAᴴ (I - AA⁺) + (I - A⁺A) dAᴴ A⁺ᴴA⁺",
+    vjp_formula="Ā = -A⁺ᴴ Ḡ A⁺ᴴ + (I - AA⁺) Ḡᴴ A⁺A⁺ᴴ + A⁺ᴴA⁺ Ḡᴴ (I - A⁺A) (at conj ḡ, conjugated)",
     doc="Moore-Penrose pseudo-inverse (derivative at constant rank, Golub & Pereyra 1973)",
 )  # fmt: skip
 
@@ -802,12 +1027,12 @@ def _lstsq_pieces(ans, a, b, rcond):
 
 
 def _lstsq_jvp_a(t, ans, a, b, rcond):
-    # dx = -A⁺ dA x + A⁺A⁺ᵀ dAᵀ r + (I - A⁺A) dAᵀ A⁺ᵀ x, r = b - A x
+    # dx = -A⁺ dA x + A⁺A⁺ᴴ dAᴴ r + (I - A⁺A) dAᴴ A⁺ᴴ x, r = b - A x
     vector, x, p = _lstsq_pieces(ans, a, b, rcond)
     r = _as_columns(b, vector) - anp.matmul(a, x)
-    dat = _mT(t)
-    u = anp.matmul(dat, anp.matmul(_mT(p), x))
-    dx = anp.matmul(p, anp.matmul(_mT(p), anp.matmul(dat, r))) - anp.matmul(p, anp.matmul(t, x))
+    dat = _mH(t)
+    u = anp.matmul(dat, anp.matmul(_mH(p), x))
+    dx = anp.matmul(p, anp.matmul(_mH(p), anp.matmul(dat, r))) - anp.matmul(p, anp.matmul(t, x))
     return _from_columns(dx + u - anp.matmul(p, anp.matmul(a, u)), vector)
 
 
@@ -818,18 +1043,20 @@ def _lstsq_jvp_b(t, ans, a, b, rcond):
 
 
 def _lstsq_vjp_a(g, ans, a, b, rcond):
-    # Ā = -b̄ xᵀ + r (A⁺ b̄)ᵀ + A⁺ᵀ x (ḡ - Aᵀ b̄)ᵀ, b̄ = A⁺ᵀ ḡ, r = b - A x
+    # Ā = -b̄ xᴴ + r (A⁺ b̄)ᴴ + A⁺ᴴ x (ḡ - Aᴴ b̄)ᴴ, b̄ = A⁺ᴴ ḡ, r = b - A x, at ḡ conjugated
+    # and conjugated back (JAX's transpose)
     vector, x, p = _lstsq_pieces(ans, a, b, rcond)
-    gc = _as_columns(g, vector)
-    bbar = anp.matmul(_mT(p), gc)
+    cplx = _is_c(ans)
+    gc = _as_columns(_conj_if(g, cplx), vector)
+    bbar = anp.matmul(_mH(p), gc)
     r = _as_columns(b, vector) - anp.matmul(a, x)
-    out = anp.matmul(r, _mT(anp.matmul(p, bbar))) - anp.matmul(bbar, _mT(x))
-    rest = gc - anp.matmul(_mT(a), bbar)
-    return out + anp.matmul(anp.matmul(_mT(p), x), _mT(rest))
+    out = anp.matmul(r, _mH(anp.matmul(p, bbar))) - anp.matmul(bbar, _mH(x))
+    rest = gc - anp.matmul(_mH(a), bbar)
+    return _conj_if(out + anp.matmul(anp.matmul(_mH(p), x), _mH(rest)), cplx)
 
 
 def _lstsq_vjp_b(g, ans, a, b, rcond):
-    # b̄ = A⁺ᵀ ḡ
+    # b̄ = A⁺ᵀ ḡ (JAX's transpose: no conjugation)
     vector, _, p = _lstsq_pieces(ans, a, b, rcond)
     return _from_columns(anp.matmul(_mT(p), _as_columns(g, vector)), vector)
 
@@ -843,9 +1070,11 @@ def _lstsq_samples(rng):
 _lstsq_op = defop(
     "lstsq", lambda a, b, rcond=None: np.linalg.lstsq(a, b, rcond)[0], nargs=2,
     module="linalg", params={"rcond": None}, batchable=True,
-    jvp=(_lstsq_jvp_a, _lstsq_jvp_b), vjp=(_lstsq_vjp_a, _lstsq_vjp_b), samples=_lstsq_samples,
-    formula="dx = A⁺ (db - dA x) + A⁺A⁺ᵀ dAᵀ r + (I - A⁺A) dAᵀ A⁺ᵀ x, r = b - A x",
-    vjp_formula="b̄ = A⁺ᵀ ḡ, Ā = -b̄ xᵀ + r (A⁺ b̄)ᵀ + A⁺ᵀ x (ḡ - Aᵀ b̄)ᵀ",
+    jvp=(_lstsq_jvp_a, _lstsq_jvp_b), vjp=(_lstsq_vjp_a, _lstsq_vjp_b),
+    samples=_lstsq_samples, complex=True,
+    formula="dx = A⁺ (db - dA x) + A⁺A⁺ᴴ dAᴴ r + (I - A⁺A) dAᴴ A⁺ᴴ x, r = b - A x",
+    vjp_formula="b̄ = A⁺ᵀ ḡ, Ā = conj(-b̃ xᴴ + r (A⁺ b̃)ᴴ + A⁺ᴴ x (g̃ - Aᴴ b̃)ᴴ), g̃ = conj ḡ, "
+    "b̃ = A⁺ᴴ g̃",
     doc="Least-squares (minimum-norm) solution x of A x ≈ b; lstsq returns (x, residuals, "
     "rank, s)",
 )  # fmt: skip
@@ -880,7 +1109,8 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, int, Any]:
     if rank == n and m > n:
         vector = _is_vector(b)
         resid = _as_columns(b, vector) - anp.matmul(a, _as_columns(x, vector))
-        residuals = anp.sum(resid * resid, axis=0)
+        sq = anp.real(anp.conj(resid) * resid) if _is_c(resid) else resid * resid
+        residuals = anp.sum(sq, axis=0)
     else:
         residuals = np.empty((0,), dtype=raw(x).dtype)
     return x, residuals, rank, s
@@ -929,8 +1159,8 @@ def matrix_rank(A: Any, *args: Any, **kwargs: Any) -> Any:
 
 unsupported(
     "the eigenvalues and eigenvectors of a general (non-symmetric) matrix are complex, and "
-    "autodiff differentiates real arrays only; for a symmetric matrix use np.linalg.eigh or "
-    "np.linalg.eigvalsh",
+    "their derivative is not implemented; for a symmetric or Hermitian matrix use "
+    "np.linalg.eigh or np.linalg.eigvalsh",
     np.linalg.eig,
     np.linalg.eigvals,
 )

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from autodiff import functions as anp
-from autodiff.core import Box, bind, raw
+from autodiff.core import Box, bind, raw, refuse_complex
 from autodiff.ops import samples as S
 from autodiff.registry import defcomposite, defop
 
@@ -38,27 +38,27 @@ def _mask(cond, *like):
 # ---- arithmetic -------------------------------------------------------------------------------
 
 defop(
-    "add", np.add, nargs=2, elementwise=True, linear=False,
+    "add", np.add, nargs=2, elementwise=True, complex="holomorphic", linear=False,
     jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: t),  # d(x + y) = dx + dy
     vjp=(lambda g, ans, x, y: g, lambda g, ans, x, y: g),  # x̄ = ḡ, ȳ = ḡ
     samples=S.binary(), formula="d(x + y) = dx + dy", vjp_formula="x̄ = ḡ, ȳ = ḡ",
     doc="Elementwise sum", torch="add",
 )  # fmt: skip
 defop(
-    "subtract", np.subtract, nargs=2, elementwise=True,
+    "subtract", np.subtract, nargs=2, elementwise=True, complex="holomorphic",
     jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: -t),  # d(x - y) = dx - dy
     vjp=(lambda g, ans, x, y: g, lambda g, ans, x, y: -g),  # x̄ = ḡ, ȳ = -ḡ
     samples=S.binary(), formula="d(x - y) = dx - dy", vjp_formula="x̄ = ḡ, ȳ = -ḡ",
     doc="Elementwise difference", torch="sub",
 )  # fmt: skip
 defop(
-    "multiply", np.multiply, nargs=2, elementwise=True,
+    "multiply", np.multiply, nargs=2, elementwise=True, complex="holomorphic",
     partials=(lambda ans, x, y: y, lambda ans, x, y: x),  # d(x·y) = y dx + x dy
     samples=S.binary(), formula="d(x·y) = y·dx + x·dy", vjp_formula="x̄ = ḡ·y, ȳ = ḡ·x",
     doc="Elementwise product", torch="mul",
 )  # fmt: skip
 defop(
-    "divide", np.divide, nargs=2, elementwise=True,
+    "divide", np.divide, nargs=2, elementwise=True, complex="holomorphic",
     partials=(
         lambda ans, x, y: 1.0 / y,  # d(x/y)/dx = 1/y
         lambda ans, x, y: -ans / y,  # d(x/y)/dy = -x/y² = -ans/y
@@ -68,7 +68,7 @@ defop(
     doc="Elementwise quotient", torch="div",
 )  # fmt: skip
 defop(
-    "negative", np.negative, elementwise=True,
+    "negative", np.negative, elementwise=True, complex="holomorphic",
     jvp=(lambda t, ans, x: -t,),  # d(-x) = -dx
     vjp=(lambda g, ans, x: -g,),  # x̄ = -ḡ
     samples=S.unary(), formula="d(-x) = -dx", vjp_formula="x̄ = -ḡ", doc="Elementwise negation",
@@ -79,7 +79,8 @@ defop(
 def _power_dx(ans, x, y):
     # d(xʸ)/dx = y·xʸ⁻¹; where y = 0 the derivative is 0 (not 0·x⁻¹, which is nan at x = 0)
     if not isinstance(y, Box) and np.ndim(y) == 0:
-        k = float(y)  # a constant exponent stays a Python number: float32 stays float32
+        # a constant exponent stays a Python number: float32 stays float32
+        k = complex(y) if _is_complex(y) else float(y)
         if k == 2:
             return 2.0 * x  # no nested power op under forward-over-reverse
         return 0.0 * x if k == 0 else k * x ** (k - 1)
@@ -94,35 +95,65 @@ def _power_dy(ans, x, y):
 
 
 defop(
-    "power", np.power, nargs=2, elementwise=True,
+    "power", np.power, nargs=2, elementwise=True, complex="holomorphic",
     partials=(_power_dx, _power_dy),  # d(xʸ) = y·xʸ⁻¹ dx + xʸ·ln(x) dy
     samples=S.binary(S.positive, S.real),
     formula="d(xʸ) = y·xʸ⁻¹·dx + xʸ·ln(x)·dy", vjp_formula="x̄ = ḡ·y·xʸ⁻¹, ȳ = ḡ·xʸ·ln x",
     doc="Elementwise power, both arguments differentiable", torch="pow",
 )  # fmt: skip
 defop(
-    "square", np.square, elementwise=True,
+    "square", np.square, elementwise=True, complex="holomorphic",
     partials=(lambda ans, x: 2.0 * x,),  # d(x²) = 2x dx
     samples=S.unary(), formula="d(x²) = 2x·dx", vjp_formula="x̄ = 2x·ḡ", doc="Elementwise square",
     torch="square",
 )  # fmt: skip
 defop(
-    "sqrt", np.sqrt, elementwise=True,
+    "sqrt", np.sqrt, elementwise=True, complex="holomorphic",
     partials=(lambda ans, x: 0.5 / ans,),  # d√x = dx / (2√x)
     samples=S.unary(S.positive), formula="d√x = dx / (2√x)", vjp_formula="x̄ = ḡ / (2√x)",
     doc="Elementwise square root", torch="sqrt",
 )  # fmt: skip
 defop(
-    "reciprocal", np.reciprocal, elementwise=True,
+    "reciprocal", np.reciprocal, elementwise=True, complex="holomorphic",
     partials=(lambda ans, x: -ans * ans,),  # d(1/x) = -dx/x²
     samples=S.unary(S.positive), formula="d(1/x) = -dx/x²", vjp_formula="x̄ = -ḡ/x²",
     doc="Elementwise reciprocal", torch="reciprocal",
 )  # fmt: skip
+
+
+def _is_complex(v):
+    """Whether the plain value ``v`` holds complex numbers (a Python number has no dtype)."""
+    return getattr(v, "dtype", _REAL).kind == "c" or type(v) is complex
+
+
+_REAL = np.dtype(np.float64)
+
+
+def _abs_safe(ans):
+    """|z| with 1 where it is 0 (where conj(z)/|z| is taken as 0, JAX's value at the kink)."""
+    return anp.where(raw(ans) == 0, 1.0, ans)
+
+
+def _abs_jvp(t, ans, x):
+    if _is_complex(raw(x)):
+        return anp.real(anp.conj(x) * t) / _abs_safe(ans)  # d|z| = Re(conj(z)·dz)/|z|
+    return t * _mask(np.sign(raw(x)), x)  # d|x| = sign(x) dx
+
+
+def _abs_vjp(g, ans, x):
+    if _is_complex(raw(x)):
+        # z̄ = ḡ·conj(z)/|z| (JAX's convention: the transpose, no conjugation of ḡ)
+        return g * anp.conj(x) / _abs_safe(ans)
+    return g * _mask(np.sign(raw(x)), x)  # x̄ = ḡ·sign(x)
+
+
 defop(
-    "abs", np.abs, elementwise=True,
-    partials=(lambda ans, x: _mask(np.sign(raw(x)), x),),  # d|x| = sign(x) dx
-    samples=S.unary(S.away_from_zero), formula="d|x| = sign(x)·dx", vjp_formula="x̄ = ḡ·sign(x)",
-    doc="Elementwise absolute value (derivative 0 at 0)", torch="abs",
+    "abs", np.abs, elementwise=True, jvp=(_abs_jvp,), vjp=(_abs_vjp,), complex=True,
+    samples=S.unary(S.away_from_zero),
+    formula="d|x| = sign(x)·dx; complex: d|z| = Re(conj(z)·dz)/|z|",
+    vjp_formula="x̄ = ḡ·sign(x); complex: z̄ = ḡ·conj(z)/|z|",
+    doc="Elementwise absolute value (derivative 0 at 0; of a complex z, conj(z)/|z|)",
+    torch="abs",
 )  # fmt: skip
 
 
@@ -149,6 +180,7 @@ def _share(x, y, greater, nan_wins):
     is taken (maximum, minimum: NaN propagates, so its side gets the gradient); without, a NaN is
     ignored (fmax, fmin: the other side is taken). Two NaNs are a tie."""
     xv, yv = raw(x), raw(y)
+    refuse_complex("maximum/minimum/fmax/fmin", xv, yv)  # a lexicographic order: no rule
     wins = (xv > yv) if greater else (xv < yv)
     tie = xv == yv
     if not nan_wins or _maybe_nan(xv, yv):
@@ -184,6 +216,7 @@ def _clip_inside(ans, x, a_min=None, a_max=None):
     # d clip(x) = dx inside [a_min, a_max], 0 outside; a NaN passes through, with derivative 1
     # (as maximum and minimum give a NaN the gradient; PyTorch's clamp gives it 0)
     xv = raw(x)
+    refuse_complex("clip", xv)
     inside = np.ones(np.shape(xv), dtype=bool)
     if a_min is not None:
         inside &= xv >= a_min
@@ -225,7 +258,7 @@ _where_op = defop(
         lambda g, ans, x, y, condition: anp.where(condition, g, _zero_like(g)),  # x̄ = [c]·ḡ
         lambda g, ans, x, y, condition: anp.where(condition, _zero_like(g), g),  # ȳ = [¬c]·ḡ
     ),
-    samples=lambda rng: [
+    complex="holomorphic", samples=lambda rng: [
         ((S.real(rng, (2, 3)), S.real(rng, (3,))), {"condition": rng.random((2, 3)) > 0.5}),
         ((S.real(rng, (4,)), S.real(rng, ())), {"condition": np.array([True, False, True, False])}),
     ],
@@ -289,10 +322,16 @@ _UNARY = [
 _TORCH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
                 "arccosh": "acosh", "arctanh": "atanh", "cbrt": None}  # fmt: skip
 
+# NumPy defines these for complex numbers, where they are holomorphic
+_HOLOMORPHIC = {"exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "arcsin",
+                "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
+                "exp2"}  # fmt: skip
+
 for _name, _fn, _partial, _domain, _formula in _UNARY:
     _rhs = _formula.split(" = ", 1)[1]
     defop(
         _name, _fn, elementwise=True, partials=(_partial,), samples=S.unary(_domain),
+        complex="holomorphic" if _name in _HOLOMORPHIC else False,
         formula=_formula, vjp_formula="x̄ = ḡ·" + _rhs.replace("·dx", "").replace("dx", "1"),
         doc=f"Elementwise {_name}",
         torch=_TORCH_NAMES.get(_name, _name),
@@ -445,7 +484,7 @@ _nan_to_num_op.public = nan_to_num
 # ---- NumPy's other names, and float_power ------------------------------------------------------
 
 
-@defcomposite(numpy=np.true_divide, samples=S.binary(S.real, S.positive))
+@defcomposite(complex="holomorphic", numpy=np.true_divide, samples=S.binary(S.real, S.positive))
 def true_divide(x, y):
     """``x / y``: NumPy's other name of :func:`divide` (and PyTorch's ``true_divide``).
 

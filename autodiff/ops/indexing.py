@@ -99,7 +99,7 @@ defop(
     jvp=(lambda t, ans, x, index: _take(t, len(shape_of(x)), index),),  # d x[i] = dx[i]
     vjp=(lambda g, ans, x, index: _scatter(g, shape_of(x), index, len(shape_of(ans))),),
     # x̄ = zeros with ḡ added at [i] (repeats accumulate)
-    samples=lambda rng: [
+    complex="holomorphic", samples=lambda rng: [
         ((S.real(rng, (4, 3)),), {"index": (1, slice(None, None, 2))}),
         ((S.real(rng, (4, 3)),), {"index": (Ellipsis, None, 1)}),
         ((S.real(rng, (5,)),), {"index": np.array([0, 2, 2, 4])}),
@@ -116,7 +116,7 @@ defop(
     # d scatter(g) = scatter(dg)
     vjp=(lambda c, ans, g, index, shape: _take(c, len(shape_of(ans)), index, len(shape)),),
     # ḡ = c̄[i]
-    samples=lambda rng: [
+    complex="holomorphic", samples=lambda rng: [
         ((S.real(rng, (4,)),), {"index": np.array([0, 2, 2, 1]), "shape": (3,)}),
         ((S.real(rng, (2, 3)),), {"index": (slice(1, 3),), "shape": (4, 3)}),
     ],
@@ -129,7 +129,7 @@ defop(
 # --------------------------------------------------------------------------------------------
 
 
-@defcomposite(numpy=np.take, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.take, samples=lambda rng: [
     ((S.real(rng, (2, 3)),), {"indices": np.array([4, 0, 4])}),
     ((S.real(rng, (2, 3)),), {"indices": np.array([[2, -1], [0, 0]]), "axis": 1}),
     ((S.real(rng, (3, 2)),), {"indices": 1, "axis": 0}),
@@ -173,7 +173,7 @@ def _along_axis_index(shape: tuple[int, ...], index: np.ndarray, axis: int) -> t
     )
 
 
-@defcomposite(numpy=np.take_along_axis, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.take_along_axis, samples=lambda rng: [
     ((S.real(rng, (2, 3)),), {"indices": np.array([[2, 0, 0, 1], [1, 1, 2, 0]]), "axis": 1}),
     ((S.real(rng, (3, 2)),), {"indices": np.array([[0, 2]]), "axis": 0}),
     ((S.real(rng, (2, 3)),), {"indices": np.array([5, 0, 5]), "axis": None}),
@@ -204,7 +204,7 @@ def take_along_axis(arr, indices, axis: int | None = -1):
     return anp.getitem(arr, index=_along_axis_index(shape_of(arr), index, axis))
 
 
-@defcomposite(numpy=np.select, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.select, samples=lambda rng: [
     (([np.array([True, False, False]), np.array([True, True, False])],
       [S.real(rng, (3,)), S.real(rng, (2, 3))]), {}),
     (([np.array([[True], [False]])], [S.real(rng, (3,))], S.real(rng, (2, 3))), {}),

@@ -38,7 +38,7 @@ defop(
     jvp=lambda ts, ans, *xs, axis: anp.stack(
         fill_zeros(ts, xs), axis=neg_axes(axis, len(shape_of(ans)))[0]),  # d stack = stack(dxᵢ)
     vjp=_stack_vjp,  # x̄ᵢ = ḡ[..., i, ...]
-    samples=lambda rng: [((S.real(rng, (3,)), S.real(rng, (3,))), {"axis": 0}),
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (3,)), S.real(rng, (3,))), {"axis": 0}),
                          ((S.real(rng, (2, 3)), S.real(rng, (2, 3)), S.real(rng, (2, 3))),
                           {"axis": -1})],
     formula="d stack(xᵢ) = stack(dxᵢ)", vjp_formula="x̄ᵢ = ḡ[..., i, ...]",
@@ -62,7 +62,7 @@ defop(
     jvp=lambda ts, ans, *xs, axis: anp.concatenate(
         fill_zeros(ts, xs), axis=neg_axes(axis, len(shape_of(ans)))[0]),  # d concat = concat(dxᵢ)
     vjp=_concat_vjp,  # x̄ᵢ = the slice of ḡ where xᵢ sits
-    samples=lambda rng: [((S.real(rng, (2,)), S.real(rng, (3,))), {"axis": 0}),
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (2,)), S.real(rng, (3,))), {"axis": 0}),
                          ((S.real(rng, (2, 1)), S.real(rng, (2, 3)), S.real(rng, (2, 0))),
                           {"axis": 1})],
     formula="d concat(xᵢ) = concat(dxᵢ)", vjp_formula="x̄ᵢ = ḡ[slice of xᵢ]",
@@ -95,7 +95,7 @@ def _split_samples(rng):
             ((S.real(rng, (0, 2)),), {"indices_or_sections": 2})]  # fmt: skip
 
 
-@defcomposite(numpy=np.array_split, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.array_split, samples=lambda rng: [
     *_split_samples(rng), ((S.real(rng, (2, 5)),), {"indices_or_sections": 3, "axis": 1})],
     torch="tensor_split", torch_args={"axis": "dim"})  # fmt: skip
 @numpy_when_plain(np.array_split)
@@ -112,7 +112,7 @@ def array_split(ary, indices_or_sections, axis: int = 0) -> list:
     return [_piece(ary, a, lo, hi) for lo, hi in itertools.pairwise(bounds)]
 
 
-@defcomposite(numpy=np.split, samples=_split_samples)
+@defcomposite(complex="holomorphic", numpy=np.split, samples=_split_samples)
 @numpy_when_plain(np.split)
 def split(ary, indices_or_sections, axis: int = 0) -> list:
     """Split ``ary`` into equal pieces (or at the given indices) along ``axis``, like ``np.split``.
@@ -204,7 +204,7 @@ def _arrays(tup) -> list:
     return list(tup)
 
 
-@defcomposite(numpy=np.hstack, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.hstack, samples=lambda rng: [
     (([S.real(rng, (2,)), S.real(rng, (3,)), S.real(rng, ())],), {}),
     (([S.real(rng, (2, 1)), S.real(rng, (2, 3))],), {}),
     (([S.real(rng, (2, 0)), S.real(rng, (2, 2))],), {"dtype": np.float64})])  # fmt: skip
@@ -222,7 +222,7 @@ def hstack(tup, *, dtype=None, casting: str = "same_kind"):
     return _join(arrs, axis, dtype, casting)
 
 
-@defcomposite(numpy=np.vstack, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.vstack, samples=lambda rng: [
     (([S.real(rng, (3,)), S.real(rng, (2, 3))],), {}),
     (([S.real(rng, ()), S.real(rng, (1,))],), {}),
     (([S.real(rng, (0, 2)), S.real(rng, (1, 2))],), {})])  # fmt: skip
@@ -257,7 +257,7 @@ def _column(a):
     return anp.reshape(a, (-1, 1)) if len(shape_of(a)) < 2 else a
 
 
-@defcomposite(numpy=np.column_stack, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.column_stack, samples=lambda rng: [
     (([S.real(rng, (3,)), S.real(rng, (3, 2))],), {}),
     (([S.real(rng, ()), S.real(rng, (1,))],), {}),
     (([S.real(rng, (0,)), S.real(rng, (0, 2))],), {})])  # fmt: skip
@@ -273,7 +273,7 @@ def column_stack(tup):
     return anp.concatenate([_column(a) for a in _arrays(tup)], axis=1)
 
 
-@defcomposite(numpy=np.dstack, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.dstack, samples=lambda rng: [
     (([S.real(rng, (3,)), S.real(rng, (1, 3))],), {}),
     (([S.real(rng, (2, 3)), S.real(rng, (2, 3, 2))],), {}),
     (([S.real(rng, (2, 0)), S.real(rng, (2, 0, 1))],), {})])  # fmt: skip
@@ -289,7 +289,7 @@ def dstack(tup):
     return anp.concatenate([anp.atleast_3d(a) for a in _arrays(tup)], axis=2)
 
 
-@defcomposite(numpy=np.append, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.append, samples=lambda rng: [
     ((S.real(rng, (2, 2)), S.real(rng, (3,))), {}),
     ((S.real(rng, (2, 2)), S.real(rng, (1, 2))), {"axis": 0}),
     ((S.real(rng, ()), S.real(rng, (0,))), {})])  # fmt: skip

@@ -41,7 +41,7 @@ def _ravel_samples(rng):
             ((S.real(rng, ()),), {}), ((S.real(rng, (0, 3)),), {})]  # fmt: skip
 
 
-@defcomposite(numpy=np.ravel, samples=_ravel_samples, torch="ravel")
+@defcomposite(complex="holomorphic", numpy=np.ravel, samples=_ravel_samples, torch="ravel")
 @numpy_when_plain(np.ravel)
 def ravel(a, order: str = "C"):
     """The elements of ``a`` as a 1-D array, like ``np.ravel`` (a ``reshape``).
@@ -74,7 +74,7 @@ def _flatten_samples(rng):
             ((S.real(rng, ()),), {}), ((S.real(rng, (2, 0)),), {"start_dim": 0})]  # fmt: skip
 
 
-@defcomposite(samples=_flatten_samples, torch="flatten")
+@defcomposite(complex="holomorphic", samples=_flatten_samples, torch="flatten")
 def flatten(x, start_dim: int = 0, end_dim: int = -1):
     """Merge the axes ``start_dim`` to ``end_dim`` into one, like ``torch.flatten`` (a 0-d array
     becomes 1-D). With the defaults it equals ``ravel`` (and NumPy's ``ndarray.flatten()``).
@@ -144,7 +144,7 @@ atleast_3d = defcomposite(numpy=np.atleast_3d, samples=_atleast_samples)(
 # --------------------------------------------------------------------------------------------
 
 
-@defcomposite(numpy=np.rollaxis, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.rollaxis, samples=lambda rng: [
     ((S.real(rng, (2, 3, 4)),), {"axis": 2}), ((S.real(rng, (2, 3, 4)),), {"axis": 0, "start": 3}),
     ((S.real(rng, (2, 3, 4)),), {"axis": -1, "start": -2}),
     ((S.real(rng, (2, 0, 1)),), {"axis": 1})])  # fmt: skip
@@ -174,7 +174,7 @@ def rollaxis(a, axis: int, start: int = 0):
     return anp.transpose(a, tuple(axes))
 
 
-@defcomposite(numpy=np.fliplr, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.fliplr, samples=lambda rng: [
     ((S.real(rng, (2, 3)),), {}), ((S.real(rng, (2, 3, 2)),), {}),
     ((S.real(rng, (2, 0)),), {})], torch="fliplr")  # fmt: skip
 @numpy_when_plain(np.fliplr)
@@ -191,7 +191,7 @@ def fliplr(m):
     return anp.flip(m, axis=1)
 
 
-@defcomposite(numpy=np.flipud, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.flipud, samples=lambda rng: [
     ((S.real(rng, (3,)),), {}), ((S.real(rng, (2, 3)),), {}),
     ((S.real(rng, (0, 2)),), {})], torch="flipud")  # fmt: skip
 @numpy_when_plain(np.flipud)
@@ -208,7 +208,7 @@ def flipud(m):
     return anp.flip(m, axis=0)
 
 
-@defcomposite(numpy=np.rot90, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.rot90, samples=lambda rng: [
     ((S.real(rng, (2, 3)),), {}), ((S.real(rng, (2, 3)),), {"k": 2}),
     ((S.real(rng, (2, 3)),), {"k": -1}), ((S.real(rng, (2, 3, 4)),), {"k": 1, "axes": (2, 0)}),
     ((S.real(rng, (2, 3)),), {"k": 4}), ((S.real(rng, (0, 3)),), {"k": 1})],
@@ -256,7 +256,7 @@ def _on_diagonal(v, k: int):
     return anp.scatter_add(v, index=(rows, rows + k), shape=(n, n))
 
 
-@defcomposite(numpy=np.diag, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.diag, samples=lambda rng: [
     ((S.real(rng, (3,)),), {}), ((S.real(rng, (3,)),), {"k": 1}),
     ((S.real(rng, (2,)),), {"k": -2}), ((S.real(rng, (3, 4)),), {}),
     ((S.real(rng, (3, 4)),), {"k": 2}), ((S.real(rng, (4, 3)),), {"k": -1}),
@@ -283,7 +283,7 @@ def diag(v, k: int = 0):
     raise ValueError("Input must be 1- or 2-d.")
 
 
-@defcomposite(numpy=np.diagflat, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.diagflat, samples=lambda rng: [
     ((S.real(rng, (2, 2)),), {}), ((S.real(rng, (3,)),), {"k": -1}),
     ((S.real(rng, ()),), {"k": 2}), ((S.real(rng, (0, 2)),), {})],
     torch="diagflat", torch_args={"k": "offset"})  # fmt: skip
@@ -304,7 +304,7 @@ def diagflat(v, k: int = 0):
 # --------------------------------------------------------------------------------------------
 
 
-@defcomposite(numpy=np.broadcast_arrays, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.broadcast_arrays, samples=lambda rng: [
     ((S.real(rng, (3,)), S.real(rng, (2, 1))), {}), ((S.real(rng, ()), S.real(rng, (2,))), {}),
     ((S.real(rng, (2, 3)),), {}), ((S.real(rng, (0, 1)), S.real(rng, (3,))), {})])  # fmt: skip
 @numpy_when_plain(np.broadcast_arrays)
@@ -321,7 +321,7 @@ def broadcast_arrays(*args, subok: bool = False) -> tuple:
                  for a in args)  # fmt: skip
 
 
-@defcomposite(numpy=np.meshgrid, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=np.meshgrid, samples=lambda rng: [
     ((S.real(rng, (3,)), S.real(rng, (2,))), {}),
     ((S.real(rng, (3,)), S.real(rng, (2,)), S.real(rng, (2,))), {"indexing": "ij"}),
     ((S.real(rng, (3,)), S.real(rng, (2, 2))), {"sparse": True}),

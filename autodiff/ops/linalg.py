@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from autodiff import functions as anp
-from autodiff.core import EMPTY, Box, bind, raw, shape_of
+from autodiff.core import EMPTY, Box, bind, raw, real_only, shape_of
 from autodiff.functions import linalg as la
 from autodiff.ops.axes import batch_of
 from autodiff.registry import defcomposite, defop
@@ -229,7 +229,7 @@ _einsum_op = defop(
     # d einsum(x₁, …, xₙ) = Σᵢ einsum(x₁, …, dxᵢ, …, xₙ)
     vjp=tuple(_einsum_operand_rule("vjp", i) for i in range(MAX_OPERANDS)),
     # x̄ᵢ = einsum(ḡ, xⱼ (j ≠ i) → labels of xᵢ), spread over labels only xᵢ has
-    samples=_einsum_samples,
+    complex="holomorphic", samples=_einsum_samples,
     formula="d einsum(…, xᵢ, …) = Σᵢ einsum(…, dxᵢ, …)",
     vjp_formula="x̄ᵢ = einsum(ḡ, xⱼ≠ᵢ → labels of xᵢ) (diagonal for repeated labels)",
     doc="Einstein summation over labelled axes (einsum(subscripts, *operands), like NumPy)",
@@ -361,6 +361,7 @@ defop(
     "dot", np.dot, nargs=2, batchable=True,
     jvp=_DOT_JVP,  # d dot(a, b) = dot(da, b) + dot(a, db), as einsums
     vjp=_DOT_VJP,  # ā = ḡ contracted with b over b's free axes; b̄ likewise with a
+    complex="holomorphic",
     samples=lambda rng: _pairs(rng, [((), (3,)), ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)),
                                      ((2, 3), (3, 4)), ((2, 3, 4), (5, 4, 2)), ((2, 3), ()),
                                      ((0, 3), (3, 2))]),
@@ -375,7 +376,7 @@ defop(
     "inner", np.inner, nargs=2, batchable=True,
     jvp=_INNER_JVP,  # d inner(a, b) = inner(da, b) + inner(a, db)
     vjp=_INNER_VJP,  # ā = ḡ contracted with b over b's free axes; b̄ likewise with a
-    samples=lambda rng: _pairs(rng, [((3,), (3,)), ((2, 3), (4, 3)), ((2, 3, 4), (4,)),
+    complex="holomorphic", samples=lambda rng: _pairs(rng, [((3,), (3,)), ((2, 3), (4, 3)), ((2, 3, 4), (4,)),
                                      ((), (2, 3)), ((0, 3), (3,))]),
     formula="d inner(a, b) = inner(da, b) + inner(a, db)",
     vjp_formula="ā = Σ over b's free axes of ḡ·b, b̄ = Σ over a's free axes of ḡ·a",
@@ -389,7 +390,7 @@ defop(
     params={"axes": 2}, batchable=True,
     jvp=_TD_JVP,  # d tensordot(a, b) = tensordot(da, b) + tensordot(a, db)
     vjp=_TD_VJP,  # ā = ḡ contracted with b over b's free axes, back in a's axis order
-    samples=lambda rng: [
+    complex="holomorphic", samples=lambda rng: [
         ((rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4, 5))), {"axes": 2}),
         ((rng.standard_normal((2, 3)), rng.standard_normal((3, 4))), {"axes": 1}),
         ((rng.standard_normal((2,)), rng.standard_normal((3,))), {"axes": 0}),
@@ -436,6 +437,7 @@ defop(
     "outer", np.outer, nargs=2, batchable=True,
     jvp=(_outer_jvp_a, _outer_jvp_b),  # d outer(a, b) = outer(da, b) + outer(a, db)
     vjp=(_outer_vjp_a, _outer_vjp_b),  # ā = ḡ·b, b̄ = ḡᵀ·a (reshaped like a and b)
+    complex="holomorphic",
     samples=lambda rng: _pairs(rng, [((3,), (4,)), ((2, 3), (2,)), ((), (3,)), ((0,), (3,))]),
     formula="d outer(a, b) = outer(da, b) + outer(a, db)",
     vjp_formula="ā = ḡ·vec(b), b̄ = ḡᵀ·vec(a) (reshaped like a and b)",
@@ -500,7 +502,7 @@ def _inv_vjp(g, ans, a):
 
 defop(
     "inv", np.linalg.inv, module="linalg", batchable=True,
-    jvp=(_inv_jvp,), vjp=(_inv_vjp,), samples=_square_samples(),
+    jvp=(_inv_jvp,), vjp=(_inv_vjp,), complex="holomorphic", samples=_square_samples(),
     formula="d inv(A) = -A⁻¹ dA A⁻¹", vjp_formula="Ā = -A⁻ᵀ Ḡ A⁻ᵀ",
     doc="Inverse of a square matrix (or of each matrix of a stack)",
     torch="inverse",
@@ -521,7 +523,7 @@ defop(
     "det", np.linalg.det, module="linalg", batchable=True,
     jvp=(lambda t, ans, a: ans * _trace_inv_times(a, t),),  # d det(A) = det(A) tr(A⁻¹ dA)
     vjp=(lambda g, ans, a: _as_matrix_factor(g * ans) * _mT(la.inv(a)),),  # Ā = ḡ det(A) A⁻ᵀ
-    samples=_square_samples(),
+    complex="holomorphic", samples=_square_samples(),
     formula="d det(A) = det(A)·tr(A⁻¹ dA)", vjp_formula="Ā = ḡ·det(A)·A⁻ᵀ",
     doc="Determinant of a square matrix (or of each matrix of a stack)",
     torch="det",
@@ -529,12 +531,13 @@ defop(
 
 _slogdet_op = defop(
     "slogdet", lambda a: np.linalg.slogdet(a)[1], module="linalg", batchable=True,
-    jvp=(lambda t, ans, a: _trace_inv_times(a, t),),  # d log|det A| = tr(A⁻¹ dA)
+    jvp=(lambda t, ans, a: _real_part(_trace_inv_times(a, t)),),  # d log|det A| = Re tr(A⁻¹ dA)
     vjp=(lambda g, ans, a: _as_matrix_factor(g) * _mT(la.inv(a)),),  # Ā = ḡ A⁻ᵀ
-    samples=_square_samples(),
-    formula="d log|det A| = tr(A⁻¹ dA) (the sign is piecewise constant)",
+    samples=_square_samples(), complex=True,
+    formula="d log|det A| = Re tr(A⁻¹ dA) (a real sign is piecewise constant)",
     vjp_formula="Ā = ḡ·A⁻ᵀ",
-    doc="(sign, log|det A|); the primitive is log|det A|, the sign has zero derivative",
+    doc="(sign, log|det A|); the primitive is log|det A|; a real sign has zero derivative, a "
+    "complex one is det(A)/|det(A)|",
     torch="slogdet",
 )  # fmt: skip
 
@@ -565,7 +568,16 @@ def slogdet(a: Any) -> SlogdetResult:
     if not isinstance(a, Box):
         sign, logabsdet = np.linalg.slogdet(a)
         return SlogdetResult(sign, logabsdet)
-    return SlogdetResult(np.linalg.slogdet(raw(a))[0], bind(_slogdet_op, (a,), EMPTY))
+    logabsdet = bind(_slogdet_op, (a,), EMPTY)
+    if np.iscomplexobj(raw(a)):  # a complex sign moves with A: det(A)/|det(A)|
+        det = la.det(a)
+        return SlogdetResult(det / anp.abs(det), logabsdet)
+    return SlogdetResult(np.linalg.slogdet(raw(a))[0], logabsdet)
+
+
+def _real_part(v: Any) -> Any:
+    """``Re v`` of a complex value (a real one as it is)."""
+    return anp.real(v) if np.iscomplexobj(raw(v)) else v
 
 
 _slogdet_op.public = slogdet
@@ -645,7 +657,7 @@ defop(
     "solve", np.linalg.solve, nargs=2, module="linalg", batchable=True,
     jvp=(_solve_jvp_a, _solve_jvp_b),  # d x = A⁻¹ (db - dA x)
     vjp=(_solve_vjp_a, _solve_vjp_b),  # b̄ = A⁻ᵀ ḡ, Ā = -b̄ xᵀ
-    samples=_solve_samples,
+    complex="holomorphic", samples=_solve_samples,
     formula="d solve(A, b) = A⁻¹ (db - dA·x)", vjp_formula="b̄ = A⁻ᵀ ḡ, Ā = -b̄ xᵀ",
     doc="Solve A x = b (b a vector when 1-D, else a stack of matrices; broadcasting stacks)",
 )  # fmt: skip
@@ -814,7 +826,7 @@ def _norm_samples(rng):
 defop(
     "norm", lambda x, ord=None, axis=None, keepdims=False: np.linalg.norm(x, ord, axis, keepdims),
     module="linalg", params={"ord": None, "axis": None, "keepdims": False}, batchable=True,
-    jvp=(_norm_jvp,), vjp=(_norm_vjp,), samples=_norm_samples,
+    jvp=real_only("norm", (_norm_jvp,)), vjp=real_only("norm", (_norm_vjp,)), samples=_norm_samples,
     formula="d‖x‖₂ = ⟨x, dx⟩/‖x‖₂ (0 at x = 0); d‖x‖₁ = Σ sign(x)·dx; d‖x‖∞ = sign·dx at the "
     "max; d‖X‖_nuc = ⟨U Vᵀ, dX⟩, d‖X‖₂ = u₁ᵀ dX v₁",
     vjp_formula="x̄ = ḡ·x/‖x‖₂ (0 at x = 0); ḡ·sign(x) for ‖·‖₁; shared among ties for ‖·‖∞; "
@@ -855,7 +867,8 @@ def _cholesky_vjp(g, ans, a):
 
 defop(
     "cholesky", _cholesky_primal, module="linalg", batchable=True,
-    jvp=(_cholesky_jvp,), vjp=(_cholesky_vjp,), samples=_square_samples(spd=True),
+    jvp=real_only("cholesky", (_cholesky_jvp,)),
+    vjp=real_only("cholesky", (_cholesky_vjp,)), samples=_square_samples(spd=True),
     formula="dL = L·Φ(L⁻¹ sym(dA) L⁻ᵀ), Φ = lower triangle with half the diagonal",
     vjp_formula="Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹) (Murray 2016)",
     doc="Lower Cholesky factor L of a symmetric positive definite A = L Lᵀ (of (A + Aᵀ)/2)",
@@ -872,7 +885,9 @@ def _matrix_power_samples(rng):
     return [((well_conditioned(rng, s) / 1.5,), {"n": k}) for s, k in shapes_and_powers]
 
 
-@defcomposite(module="linalg", samples=_matrix_power_samples, torch="matrix_power")
+@defcomposite(
+    complex="holomorphic", module="linalg", samples=_matrix_power_samples, torch="matrix_power"
+)
 def matrix_power(a: Any, n: int) -> Any:
     """A square matrix (or each matrix of a stack) to an integer power, like
     ``np.linalg.matrix_power``: the same products in the same order (squarings), and the inverse
@@ -949,7 +964,7 @@ def _multi_dot_samples(rng):
     return [(([r(s) for s in chain],), {}) for chain in chains]
 
 
-@defcomposite(module="linalg", samples=_multi_dot_samples)
+@defcomposite(complex="holomorphic", module="linalg", samples=_multi_dot_samples)
 def multi_dot(arrays: Any, *, out: Any = None) -> Any:
     """The product of two or more matrices, in the cheapest order, like
     ``np.linalg.multi_dot``: the same order, so the same values. A 1-D first (last) array is a

@@ -105,6 +105,7 @@ defop(
     batchable=True,
     jvp=(_jvp_x, _jvp_y),  # d(x @ y) = dx @ y + x @ dy
     vjp=(_vjp_x, _vjp_y),  # x̄ = ḡ @ yᵀ, ȳ = xᵀ @ ḡ
+    complex="holomorphic",
     samples=_samples,
     formula="d(x @ y) = dx @ y + x @ dy",
     vjp_formula="x̄ = ḡ @ yᵀ, ȳ = xᵀ @ ḡ",

@@ -33,7 +33,7 @@ def _polyval_samples(rng: np.random.Generator) -> list:
     ]
 
 
-@defcomposite(numpy=np.polyval, samples=_polyval_samples)
+@defcomposite(complex="holomorphic", numpy=np.polyval, samples=_polyval_samples)
 @numpy_when_plain(np.polyval)
 def polyval(p: Any, x: Any) -> Any:
     """The polynomial with coefficients ``p`` (highest power first) at ``x``, like ``np.polyval``.

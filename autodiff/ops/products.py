@@ -19,16 +19,6 @@ from autodiff.ops.axes import neg_axes
 from autodiff.ops.plain import numpy_when_plain
 from autodiff.registry import defcomposite
 
-
-def _real_only(name: str, *values: Any) -> None:
-    for v in values:
-        if np.iscomplexobj(raw(v)):
-            raise TypeError(
-                f"{name}: complex traced values are not supported (autodiff differentiates real "
-                "arrays only for now); pass real arrays, or call NumPy on plain values"
-            )
-
-
 # --------------------------------------------------------------------------------------------
 # kron
 # --------------------------------------------------------------------------------------------
@@ -45,7 +35,7 @@ def _kron_samples(rng: np.random.Generator) -> list:
     ]
 
 
-@defcomposite(numpy=np.kron, torch="kron", samples=_kron_samples)
+@defcomposite(complex="holomorphic", numpy=np.kron, torch="kron", samples=_kron_samples)
 @numpy_when_plain(np.kron)
 def kron(a: Any, b: Any) -> Any:
     """Kronecker product of two arrays: blocks ``a[i, j] * b`` (NumPy's ``np.kron``).
@@ -92,7 +82,7 @@ _CROSS_2D = (
 )
 
 
-@defcomposite(numpy=np.cross, samples=_cross_samples)
+@defcomposite(complex="holomorphic", numpy=np.cross, samples=_cross_samples)
 @numpy_when_plain(np.cross)
 def cross(
     a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | None = None
@@ -171,14 +161,13 @@ def _vdot_samples(rng: np.random.Generator) -> list:
     ]
 
 
-@defcomposite(numpy=np.vdot, torch="vdot", samples=_vdot_samples)
+@defcomposite(complex=True, numpy=np.vdot, torch="vdot", samples=_vdot_samples)
 @numpy_when_plain(np.vdot)
 def vdot(a: Any, b: Any) -> Any:
-    """Dot product of the two arrays flattened: ``Σᵢ aᵢ bᵢ`` (NumPy's ``np.vdot``, real arrays).
+    """Dot product of the two arrays flattened: ``Σᵢ aᵢ bᵢ`` (NumPy's ``np.vdot``).
 
     ``dot(ravel(a), ravel(b))``, so ``d vdot(a, b) = vdot(da, b) + vdot(a, db)``. Complex traced
-    values are refused (``np.vdot`` conjugates its first argument; autodiff has no conjugate
-    yet); plain complex arrays go to NumPy as usual.
+    values work as in NumPy: the first argument is conjugated, ``Σᵢ conj(aᵢ) bᵢ``.
 
     Examples:
         >>> import numpy as np, autodiff as ad
@@ -187,7 +176,8 @@ def vdot(a: Any, b: Any) -> Any:
         array([[2., 4.],
                [6., 8.]])
     """
-    _real_only("vdot", a, b)
+    if np.iscomplexobj(raw(a)):
+        a = anp.conj(a)  # np.vdot conjugates its first argument
     na, nb = prod(shape_of(a)), prod(shape_of(b))
     if na != nb:
         raise ValueError(

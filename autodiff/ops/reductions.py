@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import functions as anp
-from autodiff.core import raw, shape_of
+from autodiff.core import raw, refuse_complex, shape_of
 from autodiff.numpy_api import dispatch_ufunc_method
 from autodiff.ops import samples as S
 from autodiff.ops.axes import batch_of, count, neg_axes
@@ -93,7 +93,7 @@ defop(
     params=SUM, batchable=True,
     jvp=(_sum_t,),  # d Σx = Σ dx (over the entries where= selects)
     vjp=(_sum_g,),  # x̄ = broadcast(ḡ) (0 where where= is false)
-    samples=lambda rng: _samples()(rng) + _where_samples(rng),
+    complex="holomorphic", samples=lambda rng: _samples()(rng) + _where_samples(rng),
     formula="d Σx = Σ dx", vjp_formula="x̄ = broadcast(ḡ)",
     doc="Sum over the given axes (where= selects the entries that count)",
 )  # fmt: skip
@@ -123,7 +123,7 @@ defop(
     vjp=(lambda g, ans, x, axis, keepdims, where: _sum_g(
         g / _count(x, axis, keepdims, where), ans, x, axis, keepdims, where),),
     # x̄ = broadcast(ḡ) / n
-    samples=lambda rng: _samples()(rng) + _where_samples(rng),
+    complex="holomorphic", samples=lambda rng: _samples()(rng) + _where_samples(rng),
     formula="d mean(x) = Σ dx / n", vjp_formula="x̄ = broadcast(ḡ) / n",
     doc="Mean over the given axes (where= selects the entries that count)",
 )  # fmt: skip
@@ -153,7 +153,7 @@ defop(
                                                   keepdims),),  # d ∏x = Σᵢ (∏ⱼ≠ᵢ xⱼ) dxᵢ
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, x, axis, keepdims) * _prod_others(x, axis),),
     # x̄ᵢ = ḡ · ∏ⱼ≠ᵢ xⱼ
-    samples=lambda rng: _samples()(rng) + [((np.array([2.0, 0.0, 3.0]),), AXIS),
+    complex="holomorphic", samples=lambda rng: _samples()(rng) + [((np.array([2.0, 0.0, 3.0]),), AXIS),
                                            ((np.array([[0.0, 1.5], [1.5, 2.0]]),),
                                             {"axis": 1, "keepdims": False})],
     formula="d ∏x = Σᵢ (∏ⱼ≠ᵢ xⱼ)·dxᵢ", vjp_formula="x̄ᵢ = ḡ·∏ⱼ≠ᵢ xⱼ (exact with zeros)",
@@ -169,6 +169,7 @@ def _share(ans, x, axis, keepdims):
     share the derivative (as PyTorch's ``max``), rather than nobody getting it.
     """
     xv = raw(x)
+    refuse_complex("max/min", xv)  # NumPy orders complex numbers lexicographically: no rule
     m = raw(_expand(ans, x, axis, keepdims))
     hit = xv == m
     axes = neg_axes(axis, xv.ndim)
@@ -214,11 +215,13 @@ def _dof_scale(x, axis, ddof):
 
 
 def _var_t(t, ans, x, axis, ddof, keepdims):
+    refuse_complex("var/std", x)  # NumPy's var of complex x is of |x - mean|²: no rule yet
     # d var(x) = 2 Σ (x - x̄) dx / (n - ddof)
     return _sum_t(_centered(x, axis) * t, ans, x, axis, keepdims) * _dof_scale(x, axis, ddof)
 
 
 def _var_g(g, ans, x, axis, ddof, keepdims):
+    refuse_complex("var/std", x)
     # x̄ = ḡ · 2 (x - mean) / (n - ddof)
     return _spread(g, x, axis, keepdims) * _centered(x, axis) * _dof_scale(x, axis, ddof)
 
@@ -272,6 +275,7 @@ def _logsumexp(x, axis=None, keepdims=False):
 
 
 def _softmax_like(ans, x, axis, keepdims):
+    refuse_complex("logsumexp", x)
     return anp.exp(x - _expand(ans, x, axis, keepdims))
 
 
@@ -306,7 +310,7 @@ defop(
     batchable=True,
     jvp=(_cumsum_t,),  # d cumsum(x) = cumsum(dx)
     vjp=(_cumsum_g,),  # x̄ = reverse cumsum of ḡ
-    samples=lambda rng: [((S.real(rng, (4,)),), {"axis": None}),
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (4,)),), {"axis": None}),
                          ((S.real(rng, (2, 3)),), {"axis": 1}),
                          ((S.real(rng, (2, 3)),), {"axis": None})],
     formula="d cumsum(x) = cumsum(dx)", vjp_formula="x̄ = flip(cumsum(flip(ḡ)))",
@@ -384,7 +388,7 @@ defop(
     batchable=True,
     jvp=(_cumprod_t,),  # d yᵢ = Σⱼ≤ᵢ (∏ₖ≤ᵢ,ₖ≠ⱼ xₖ) dxⱼ
     vjp=(_cumprod_g,),  # x̄ⱼ = Σᵢ≥ⱼ ḡᵢ ∏ₖ≤ᵢ,ₖ≠ⱼ xₖ
-    samples=lambda rng: [((S.real(rng, (4,)),), {"axis": None}),
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (4,)),), {"axis": None}),
                          ((S.real(rng, (2, 3)),), {"axis": 1}),
                          ((S.real(rng, (3, 2)),), {"axis": None}),
                          ((np.array([1.5, 0.0, 2.0, -0.5]),), {"axis": 0}),
@@ -431,7 +435,9 @@ def _edge(extra: Any, a: Any, ax: int) -> Any:
     return extra
 
 
-@defcomposite(samples=_diff_samples, torch="diff", torch_args={"axis": "dim"})
+@defcomposite(
+    complex="holomorphic", samples=_diff_samples, torch="diff", torch_args={"axis": "dim"}
+)
 @numpy_when_plain(np.diff)
 def diff(a, n: int = 1, axis: int = -1, prepend: Any = np._NoValue, append: Any = np._NoValue):
     """The n-th discrete difference along ``axis``, like ``np.diff`` (``prepend`` and ``append``
@@ -463,7 +469,7 @@ def diff(a, n: int = 1, axis: int = -1, prepend: Any = np._NoValue, append: Any 
     return a
 
 
-@defcomposite(samples=lambda rng: [((S.real(rng, (2, 3)),), {}),
+@defcomposite(complex="holomorphic", samples=lambda rng: [((S.real(rng, (2, 3)),), {}),
                                    ((S.real(rng, (4,)),), {"to_end": np.array([1.0, 2.0]),
                                                            "to_begin": -1.0}),
                                    ((S.real(rng, (0,)),), {})])  # fmt: skip
@@ -490,7 +496,7 @@ def ediff1d(ary, to_end: Any = None, to_begin: Any = None):
 _trapezoid_np = tuple(f for f in (getattr(np, "trapezoid", None), getattr(np, "trapz", None)) if f)
 
 
-@defcomposite(numpy=_trapezoid_np, samples=lambda rng: [
+@defcomposite(complex="holomorphic", numpy=_trapezoid_np, samples=lambda rng: [
     ((S.real(rng, (5,)),), {}),
     ((S.real(rng, (3, 4)), np.sort(S.real(rng, (3,)))), {"axis": 0}),
     ((S.real(rng, (2, 4)), S.real(rng, (2, 4))), {}),
@@ -596,7 +602,7 @@ def _gradient_axis(f, ax, h, edge_order, nd):
     return anp.concatenate([first, interior, last], axis=ax)
 
 
-@defcomposite(samples=lambda rng: [
+@defcomposite(complex="holomorphic", samples=lambda rng: [
     ((S.real(rng, (5,)),), {}),
     ((S.real(rng, (4,)), 0.5), {"edge_order": 2}),
     ((S.real(rng, (3, 4)), np.array([0.0, 0.5, 1.5]), 0.3), {}),

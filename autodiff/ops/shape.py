@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from autodiff import functions as anp
-from autodiff.core import raw, shape_of, unbroadcast
+from autodiff.core import cast, raw, shape_of, unbroadcast
 from autodiff.ops import samples as S
 from autodiff.ops.axes import as_negative, batch_of, neg_axes
 from autodiff.registry import defop
@@ -31,7 +31,7 @@ defop(
     # d reshape(x) = reshape(dx)
     vjp=(lambda g, ans, x, shape: _to_shape(g, shape_of(x), len(shape_of(ans))),),
     # x̄ = reshape(ḡ, x.shape)
-    samples=lambda rng: [((S.real(rng, (2, 3)),), {"shape": (3, 2)}),
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (2, 3)),), {"shape": (3, 2)}),
                          ((S.real(rng, (2, 3)),), {"shape": (-1,)}),
                          ((S.real(rng, (0, 3)),), {"shape": (3, 0)})],
     formula="d reshape(x) = reshape(dx)", vjp_formula="x̄ = reshape(ḡ, x.shape)",
@@ -58,7 +58,7 @@ defop(
     vjp=(lambda g, ans, x, axes: _batched_transpose(
         g, tuple(np.argsort(_perm(axes, len(shape_of(x))))), len(shape_of(x))),),
     # x̄ = ḡ transposed by the inverse permutation
-    samples=lambda rng: [((S.real(rng, (2, 3)),), {"axes": None}),
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (2, 3)),), {"axes": None}),
                          ((S.real(rng, (2, 3, 4)),), {"axes": (1, 2, 0)}),
                          ((S.real(rng, (3,)),), {"axes": None})],
     formula="d xᵀ = (dx)ᵀ", vjp_formula="x̄ = ḡ permuted back", doc="Permute the axes",
@@ -76,7 +76,7 @@ defop(
     params={"axis1": 0, "axis2": 1}, batchable=True,
     jvp=(lambda t, ans, x, axis1, axis2: _swap(t, x, axis1, axis2),),  # d swap(x) = swap(dx)
     vjp=(lambda g, ans, x, axis1, axis2: _swap(g, x, axis1, axis2),),  # x̄ = swap(ḡ)
-    samples=lambda rng: [((S.real(rng, (2, 3, 4)),), {"axis1": 0, "axis2": 2})],
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (2, 3, 4)),), {"axis1": 0, "axis2": 2})],
     formula="d swapaxes(x) = swapaxes(dx)", vjp_formula="x̄ = swapaxes(ḡ)",
     doc="Exchange two axes",
     torch="transpose", torch_args={"axis1": "dim0", "axis2": "dim1"},
@@ -89,7 +89,7 @@ for _name, _fn, _params, _cases in [
      [((1, 3, 1), {"axis": None}), ((2, 1), {"axis": 1})]),
 ]:  # fmt: skip
     defop(
-        _name, _fn, params=_params, batchable=True,
+        _name, _fn, params=_params, batchable=True, complex="holomorphic",
         jvp=(lambda t, ans, x, axis: _to_shape(t, shape_of(ans), len(shape_of(x))),),
         # d f(x) = f(dx): only the shape changes
         vjp=(lambda g, ans, x, axis: _to_shape(g, shape_of(x), len(shape_of(ans))),),
@@ -117,7 +117,7 @@ defop(
     batchable=True,
     jvp=(_broadcast_t,),  # d broadcast(x) = broadcast(dx)
     vjp=(_broadcast_g,),  # x̄ = ḡ summed over the broadcast axes
-    samples=lambda rng: [((S.real(rng, (3,)),), {"shape": (2, 3)}),
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (3,)),), {"shape": (2, 3)}),
                          ((S.real(rng, (2, 1)),), {"shape": (2, 4)}),
                          ((S.real(rng, ()),), {"shape": (0, 2)})],
     formula="d broadcast(x) = broadcast(dx)", vjp_formula="x̄ = Σ of ḡ over broadcast axes",
@@ -134,7 +134,7 @@ defop(
     "flip", lambda x, axis=None: np.flip(x, axis=axis), params={"axis": None}, batchable=True,
     jvp=(lambda t, ans, x, axis: _flip(t, x, axis),),  # d flip(x) = flip(dx)
     vjp=(lambda g, ans, x, axis: _flip(g, x, axis),),  # x̄ = flip(ḡ)
-    samples=lambda rng: [((S.real(rng, (2, 3)),), {"axis": None}),
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (2, 3)),), {"axis": None}),
                          ((S.real(rng, (2, 3)),), {"axis": 1})],
     formula="d flip(x) = flip(dx)", vjp_formula="x̄ = flip(ḡ)", doc="Reverse the order along axes",
     torch="flip", torch_args={"axis": "dims"},
@@ -144,11 +144,15 @@ defop(
 defop(
     "astype", lambda x, dtype: np.asarray(x).astype(dtype), params={"dtype": np.float64},
     batchable=True,
-    jvp=(lambda t, ans, x, dtype: anp.astype(t, dtype),),  # d cast(x) = cast(dx)
-    vjp=(lambda g, ans, x, dtype: anp.astype(g, raw(x).dtype),),  # x̄ = cast back(ḡ)
-    samples=lambda rng: [((S.real(rng, (3,)),), {"dtype": np.float64})],
-    formula="d cast(x) = cast(dx)", vjp_formula="x̄ = ḡ cast to x's dtype",
-    doc="Convert to another floating dtype",
+    jvp=(lambda t, ans, x, dtype: cast(t, dtype),),  # d cast(x) = cast(dx)
+    vjp=(lambda g, ans, x, dtype: cast(g, raw(x).dtype),),  # x̄ = cast back(ḡ)
+    samples=lambda rng: [((S.real(rng, (3,)),), {"dtype": np.float64}),
+                         ((S.real(rng, (3,)),), {"dtype": np.complex128})],
+    # (complex to real warns, as NumPy does: tests/test_complex.py checks that case)
+    formula="d cast(x) = cast(dx) (complex to real: Re dx)",
+    vjp_formula="x̄ = ḡ cast to x's dtype (complex to real: Re ḡ)",
+    doc="Convert to another floating dtype (complex to real keeps the real part and warns, as "
+    "NumPy does)", complex=True,
 )  # fmt: skip
 
 
@@ -164,7 +168,7 @@ defop(
     # d moveaxis(x) = moveaxis(dx)
     vjp=(lambda g, ans, x, source, destination: _move(g, x, destination, source),),
     # x̄ = ḡ with the axis moved back
-    samples=lambda rng: [((S.real(rng, (2, 3, 4)),), {"source": 0, "destination": -1}),
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (2, 3, 4)),), {"source": 0, "destination": -1}),
                          ((S.real(rng, (2, 3, 4)),), {"source": (0, 1), "destination": (2, 0)})],
     formula="d moveaxis(x) = moveaxis(dx)", vjp_formula="x̄ = moveaxis(ḡ) back",
     doc="Move axes to new positions",
@@ -194,7 +198,7 @@ defop(
     jvp=(lambda t, ans, x, shift, axis: _roll_c(t, x, shift, axis),),  # d roll(x) = roll(dx)
     vjp=(lambda g, ans, x, shift, axis: _roll_c(g, x, _negated(shift), axis),),
     # x̄ = roll(ḡ, -shift)
-    samples=lambda rng: [((S.real(rng, (5,)),), {"shift": 2, "axis": None}),
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (5,)),), {"shift": 2, "axis": None}),
                          ((S.real(rng, (2, 3)),), {"shift": -1, "axis": None}),
                          ((S.real(rng, (2, 3)),), {"shift": 4, "axis": 1}),
                          ((S.real(rng, (2, 3, 4)),), {"shift": (1, -2), "axis": (0, 2)}),
@@ -213,7 +217,7 @@ defop(
     params={"order": "K", "subok": False}, batchable=True,
     jvp=(lambda t, ans, x, order, subok: t,),  # d copy(x) = dx
     vjp=(lambda g, ans, x, order, subok: g,),  # x̄ = ḡ
-    samples=lambda rng: [((S.real(rng, (2, 3)),), {}), ((S.real(rng, ()),), {}),
+    complex="holomorphic", samples=lambda rng: [((S.real(rng, (2, 3)),), {}), ((S.real(rng, ()),), {}),
                          ((S.real(rng, (0, 2)),), {})],
     formula="d copy(x) = dx", vjp_formula="x̄ = ḡ",
     doc="A new array with the values of x (the derivative is the identity)",

@@ -72,7 +72,7 @@ defop(
          lambda t, ans, a, v, mode: anp.convolve(a, t, mode=mode)),  # ... + a * dv
     vjp=(lambda g, ans, a, v, mode: _convolve_bar(g, v, _length(a), _length(v), mode),
          lambda g, ans, a, v, mode: _convolve_bar(g, a, _length(a), _length(v), mode)),
-    samples=_convolve_samples,
+    complex="holomorphic", samples=_convolve_samples,
     formula="d(a ∗ v) = da ∗ v + a ∗ dv",
     vjp_formula="ā = correlate(ḡ_full, v, 'valid'), v̄ = correlate(ḡ_full, a, 'valid')",
     doc="Discrete linear convolution of two 1-D arrays (modes 'full', 'same', 'valid')",
@@ -87,7 +87,7 @@ def _correlate_samples(rng: np.random.Generator) -> list:
     return out
 
 
-@defcomposite(numpy=np.correlate, samples=_correlate_samples)
+@defcomposite(complex=True, numpy=np.correlate, samples=_correlate_samples)
 @numpy_when_plain(np.correlate)
 def correlate(a: Any, v: Any, mode: Any = "valid") -> Any:
     """Cross-correlation of two 1-D arrays, ``c[k] = Σₙ a[n + k]·v[n]``, like ``np.correlate``
@@ -104,11 +104,8 @@ def correlate(a: Any, v: Any, mode: Any = "valid") -> Any:
         >>> ad.grad(lambda v: ad.correlate(a, v).sum())(v)
         array([1., 2., 3.])
     """
-    if np.iscomplexobj(raw(a)) or np.iscomplexobj(raw(v)):
-        raise TypeError(
-            "correlate: complex traced values are not supported (np.correlate conjugates v; "
-            "autodiff differentiates real arrays only for now)"
-        )
+    if np.iscomplexobj(raw(v)):
+        v = anp.conj(v)  # np.correlate conjugates v
     mode = _mode(mode)
     n, m = _length(a), _length(v)
     if mode == "same" and m > n:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import functions as anp
-from autodiff.core import raw, shape_of
+from autodiff.core import raw, real_only, refuse_complex, shape_of
 from autodiff.ops import samples as S
 from autodiff.ops.axes import batch_of, neg_axes
 from autodiff.registry import defop
@@ -78,6 +78,7 @@ def _permuted_rules(perm_of):
 
 
 def _stable_argsort(xv: np.ndarray, axis: int, params: dict[str, Any]) -> np.ndarray:
+    refuse_complex("sort", xv)  # NumPy orders complex numbers lexicographically: no rule
     return np.argsort(xv, axis=axis, kind="stable")
 
 
@@ -136,8 +137,8 @@ def _partition_g(g, ans, x, kth, axis, kind, order):
 defop(
     "partition", _partition_primal,
     params={"kth": 0, "axis": -1, "kind": "introselect", "order": None}, batchable=True,
-    jvp=(_partition_t,),  # d partition(x) = dx[perm], perm = argpartition(x, kth)
-    vjp=(_partition_g,),  # x̄ = ḡ[perm⁻¹]
+    jvp=real_only("partition", (_partition_t,)),  # d partition(x) = dx[perm]
+    vjp=real_only("partition", (_partition_g,)),  # x̄ = ḡ[perm⁻¹], perm = argpartition(x, kth)
     samples=lambda rng: [((S.distinct(rng, (6,)),), {"kth": 2}),
                          ((S.distinct(rng, (3, 5)),), {"kth": (1, 3), "axis": 1}),
                          ((S.distinct(rng, (4, 3)),), {"kth": -1, "axis": 0}),

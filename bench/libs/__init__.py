@@ -1,7 +1,8 @@
 """One adapter module per library. Each is optional: a failed import skips that library.
 
 An adapter module ``<name>_impl`` defines, for each workload it takes part in, a function of the
-same name (``perop``, ``mlp``, ``jacobian``, ``hvp``, ``memory``, ``resnet``) that receives the
+same name (``perop``, ``mlp``, ``jacobian``, ``hvp``, ``memory``, ``resnet``,
+``perexample``) that receives the
 problem from `bench.problems` and returns a list of `bench.harness.Impl`. It also defines
 ``VERSION`` (a string) for the machine record.
 """

@@ -86,7 +86,12 @@ def perop(p: P.PerOp) -> list[Impl]:
 
         return Impl("jvp", make, flavor)
 
-    return [f(fl) for f in (record, fwd_bwd, jvp) for fl in ("ad.sin", "np.sin")]
+    def build_fwd_bwd():
+        vjp, loop = need("vjp"), loop_with(np.sin)
+        return (lambda x, ct: _first(vjp(loop, x)[1](ct))), (p.x0, p.ones)
+
+    impls = [f(fl) for f in (record, fwd_bwd, jvp) for fl in ("ad.sin", "np.sin")]
+    return [*impls, _compiled(Impl("fwd+bwd", None), build_fwd_bwd)]
 
 
 # --------------------------------------------------------------------------- 2. MLP gradient
@@ -152,9 +157,14 @@ def mlp(p: P.MLP) -> list[Impl]:
 
         return run
 
+    def build_fwd_bwd():
+        vjp, loss = need("vjp"), _mlp_loss(p.X, p.Y)
+        return (lambda *ps: vjp(loss, *ps)[1](np.ones(()))), tuple(p.params)
+
     return [
         Impl("record", record, "vjp"),
         Impl("fwd+bwd", fwd_bwd, "vjp"),
+        _compiled(Impl("fwd+bwd", None, ref_flavor="Tensor"), build_fwd_bwd),
         Impl("forward", tensor_forward, "Tensor"),
         Impl("fwd+bwd", tensor_fwd_bwd, "Tensor"),
     ]
@@ -218,8 +228,24 @@ def hvp(p: P.HVP) -> list[Impl]:
         gv = grad(lambda x: ad.sum(g(x) * v))
         return lambda: gv(x)
 
+    def build_grad():
+        return need("grad")(F), (x,)
+
+    def build_hvp():
+        hvp = need("hvp")
+
+        def hv(x, v):
+            out = hvp(F, (x,), (v,))
+            while isinstance(out, tuple):  # (Hv,) or (grad, Hv): the HVP comes last
+                out = out[-1]
+            return out
+
+        return hv, (x, v)
+
     return [
         Impl("grad", grad),
+        _compiled(Impl("grad", None), build_grad),
+        _compiled(Impl("hvp", None, ref_flavor="ad.compile"), build_hvp),
         Impl("hvp", hvp_builtin, "ad.hvp", ref_flavor=""),
         Impl("hvp", fwd_over_rev, "jvp of grad", ref_flavor=""),
         Impl("hvp", rev_over_rev, "grad of grad", ref_flavor=""),
@@ -307,3 +333,77 @@ def resnet(p: P.ResNet) -> list[Impl]:
         return run
 
     return [Impl("forward", forward), Impl("step", step)]
+
+
+# --------------------------------------------------------------------------- 7. per-example grads
+
+
+def perexample(p: P.PerExample) -> list[Impl]:
+    params, X, Y = p.params, p.X, p.Y
+
+    def vmapped():
+        vmap, grad = need("vmap"), need("grad")
+        g = vmap(grad(P.per_example_loss), in_axes=(None, 0, 0))
+        return lambda: g(params, X, Y)
+
+    def looped():
+        g = need("grad")(P.per_example_loss)
+
+        def run():
+            grads = [g(params, x, y) for x, y in zip(X, Y)]
+            return tuple(np.stack(column) for column in zip(*grads))
+
+        return run
+
+    return [
+        Impl("per-example grads", looped, "loop of grad"),
+        Impl("per-example grads", vmapped, "vmap(grad)"),
+    ]
+
+
+# --------------------------------------------------------------------------- 8. simulation
+
+
+def sim(p: P.Sim) -> list[Impl]:
+    args = p.args
+
+    def loss(theta, omega, g_l):
+        return P.sim_forward(theta, omega, g_l, steps=p.steps, dt=p.dt)
+
+    def eager():
+        g = need("grad")(loss, argnums=(0, 1, 2))
+        return lambda: g(*args)
+
+    def compiled():
+        g = need("compile")(need("grad")(loss, argnums=(0, 1, 2)))
+        g(*args)  # the first call records; the second builds the replay; the timed calls replay
+        g(*args)
+        return lambda: g(*args)
+
+    def first_call():
+        compile_, grad = need("compile"), need("grad")
+
+        def run():  # a new compiled function each time: the recording is what is timed
+            return compile_(grad(loss, argnums=(0, 1, 2)))(*args)
+
+        return run
+
+    return [
+        Impl("grad", eager, "eager"),
+        Impl("grad", compiled, "ad.compile"),
+        Impl("grad", first_call, "ad.compile, first call", ref_flavor="eager"),
+    ]
+
+
+def _compiled(impl: Impl, build: Any) -> Impl:
+    """The same computation under ``ad.compile`` (recorded once before timing)."""
+
+    def make():
+        compile_ = need("compile")
+        fn, args = build()
+        compiled = compile_(fn)
+        compiled(*args)  # records
+        compiled(*args)  # builds the replay
+        return lambda: compiled(*args)
+
+    return Impl(impl.kind, make, "ad.compile", ref_flavor=impl.ref_flavor)

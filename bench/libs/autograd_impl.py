@@ -149,3 +149,22 @@ def memory(p: P.DeepMLP) -> list[Impl]:
         return lambda: g(Ws)
 
     return [Impl("fwd+bwd", make)]
+
+
+# --------------------------------------------------------------------------- 8. simulation
+
+
+def sim(p: P.Sim) -> list[Impl]:
+    args = p.args
+
+    def loss(theta, omega, g_l):
+        for _ in range(p.steps):
+            omega = omega - p.dt * g_l * anp.sin(theta)
+            theta = theta + p.dt * omega
+        return theta * theta + 0.1 * omega * omega
+
+    def grad():
+        g = autograd.grad(lambda a: loss(a[0], a[1], a[2]))
+        return lambda: tuple(g(np.array(args)))
+
+    return [Impl("grad", grad)]

@@ -183,3 +183,69 @@ def memory(p: P.DeepMLP) -> list[Impl]:
         return lambda: ready(g(Ws))
 
     return [Impl("fwd+bwd", make, "jit")]
+
+
+# --------------------------------------------------------------------------- 7. per-example grads
+
+
+def perexample(p: P.PerExample) -> list[Impl]:
+    params, X, Y = tuple(J(a) for a in p.params), J(p.X), J(p.Y)
+
+    def loss(params, x, y):
+        W1, b1, W2, b2 = params
+        z = jnp.tanh(x @ W1 + b1) @ W2 + b2
+        return 0.5 * jnp.sum((z - y) ** 2)
+
+    g = jax.vmap(jax.grad(loss), in_axes=(None, 0, 0))
+
+    def thunk(f):
+        return lambda: lambda: ready(f(params, X, Y))
+
+    return [
+        Impl("per-example grads", thunk(g), "vmap(grad), eager"),
+        Impl("per-example grads", thunk(jax.jit(g)), "vmap(grad), jit"),
+    ]
+
+
+# --------------------------------------------------------------------------- 8. simulation
+
+
+def sim(p: P.Sim) -> list[Impl]:
+    args = tuple(J(a) for a in p.args)
+    dt, steps = p.dt, p.steps
+
+    def step(state):
+        theta, omega, g_l = state
+        omega = omega - dt * g_l * jnp.sin(theta)
+        return theta + dt * omega, omega, g_l
+
+    def unrolled(theta, omega, g_l):
+        state = (theta, omega, g_l)
+        for _ in range(steps):
+            state = step(state)
+        theta, omega, _ = state
+        return theta * theta + 0.1 * omega * omega
+
+    def fori(theta, omega, g_l):
+        theta, omega, _ = jax.lax.fori_loop(0, steps, lambda _, s: step(s), (theta, omega, g_l))
+        return theta * theta + 0.1 * omega * omega
+
+    def jitted(fn, impl_box):
+        def make():
+            import time
+
+            g = jax.jit(jax.grad(fn, argnums=(0, 1, 2)))
+            start = time.perf_counter()
+            ready(g(*args))
+            impl_box[0].note = f"compile + first call {time.perf_counter() - start:.2f} s"
+            return lambda: ready(g(*args))
+
+        return make
+
+    box_unrolled, box_fori = [None], [None]
+    impls = [
+        Impl("grad", jitted(unrolled, box_unrolled), "jit, unrolled"),
+        Impl("grad", jitted(fori, box_fori), "jit, fori_loop"),
+    ]
+    box_unrolled[0], box_fori[0] = impls
+    return impls

@@ -123,3 +123,26 @@ def resnet(p: P.ResNet) -> list[Impl]:
     return [
         Impl("forward", lambda: lambda: P.resnet18_forward(sd, x)[0], note="im2col convolutions")
     ]
+
+
+def perexample(p: P.PerExample) -> list[Impl]:
+    params, X, Y = p.params, p.X, p.Y
+    return [
+        Impl(
+            "per-example grads",
+            lambda: lambda: P.per_example_backward(params, X, Y),
+            "hand-written",
+        )
+    ]
+
+
+def sim(p: P.Sim) -> list[Impl]:
+    args = p.args
+    return [
+        Impl("forward", lambda: lambda: p.forward(*args)),
+        Impl(
+            "grad",
+            lambda: lambda: P.sim_backward(*args, steps=p.steps, dt=p.dt),
+            "hand-written",
+        ),
+    ]

@@ -317,3 +317,60 @@ def resnet(p: P.ResNet) -> list[Impl]:
         return run
 
     return [Impl("forward", forward), Impl("step", step)]
+
+
+# --------------------------------------------------------------------------- 7. per-example grads
+
+
+def perexample(p: P.PerExample) -> list[Impl]:
+    def make():
+        params, X, Y = tuple(T(a) for a in p.params), T(p.X), T(p.Y)
+
+        def loss(params, x, y):
+            W1, b1, W2, b2 = params
+            z = torch.tanh(x @ W1 + b1) @ W2 + b2
+            return 0.5 * torch.sum((z - y) ** 2)
+
+        g = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0))
+        return lambda: g(params, X, Y)
+
+    return [Impl("per-example grads", make, "torch.func.vmap(grad)")]
+
+
+# --------------------------------------------------------------------------- 8. simulation
+
+
+def _sim_loss(p: P.Sim):
+    def loss(theta, omega, g_l):
+        for _ in range(p.steps):
+            omega = omega - p.dt * g_l * torch.sin(theta)
+            theta = theta + p.dt * omega
+        return theta * theta + 0.1 * omega * omega
+
+    return loss
+
+
+def sim(p: P.Sim) -> list[Impl]:
+    loss = _sim_loss(p)
+    values = [torch.tensor(float(a)) for a in p.args]
+
+    def eager():
+        def run():
+            xs = [v.detach().requires_grad_(True) for v in values]
+            loss(*xs).backward()
+            return tuple(x.grad for x in xs)
+
+        return run
+
+    def compiled():
+        f = torch.compile(loss)
+
+        def run():
+            xs = [v.detach().requires_grad_(True) for v in values]
+            f(*xs).backward()
+            return tuple(x.grad for x in xs)
+
+        run()  # compiles (raises here when torch.compile cannot work offline)
+        return run
+
+    return [Impl("grad", eager, "eager"), Impl("grad", compiled, "torch.compile")]
