@@ -37,6 +37,8 @@ from autodiff.jacobian import (
     jacrev,
     linearize,
 )  # fmt: skip
+from autodiff.parallel import freeze_builtin_ops as _freeze_builtin_ops
+from autodiff.parallel import per_example_grad
 from autodiff.reverse import Tape, Traced, grad, tape, value_and_grad, vjp
 from autodiff.tensor import (
     Tensor,
@@ -73,6 +75,7 @@ for _space in (linalg, fft, special):
     _sys.modules[_space.__name__] = _space
 
 __version__ = "0.1.0"
+_freeze_builtin_ops()  # ops declared after this are sent to executor= workers
 
 __all__ = [
     "jvp", "vjp", "grad", "value_and_grad", "tape", "check_grads",
@@ -87,5 +90,5 @@ __all__ = [
     "tree", "vmap", "custom_jvp", "custom_vjp",
     "array", "asarray",
     "load", "save", "models", "nn", "optim",
-    "checkpoint", "remat", "functional_call", "utils",
+    "checkpoint", "remat", "functional_call", "utils", "per_example_grad",
 ] + [f.name for f in [*registry.ops(), *registry.composites()] if f.module == ""]  # fmt: skip

@@ -105,7 +105,7 @@ def asarray(a: Any, dtype: Any = None, order: str | None = None) -> Any:
     return _finish(_build(a), dtype, 0, "asarray")
 
 
-@defcomposite(numpy=np.linspace, samples=spaces.endpoint_samples)
+@defcomposite(complex="holomorphic", numpy=np.linspace, samples=spaces.endpoint_samples)
 def linspace(
     start: Any,
     stop: Any = None,
@@ -144,7 +144,8 @@ def linspace(
     if is_traced(start) or is_traced(stop):
         start, stop = asarray(start), asarray(stop)
         return spaces.linspace(start, stop, num, endpoint, retstep, dtype, axis)
-    if endpoint and not retstep and axis == 0:
+    plain_complex = np.iscomplexobj(start) or np.iscomplexobj(stop)  # NumPy's complex values
+    if endpoint and not retstep and axis == 0 and not plain_complex:
         return _tensor_linspace(start, stop, num, dtype=dtype, requires_grad=requires_grad)
     values = np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
     values, step = values if retstep else (values, None)

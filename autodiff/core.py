@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import functions as anp
+from autodiff.arrays import dtype_of, is_duck, zeros_like
 from autodiff.registry import Op
 
 EMPTY: dict[str, Any] = {}
@@ -211,7 +212,7 @@ def zeros_for(x: Any, batch_shape: tuple[int, ...] = ()) -> np.ndarray:
     dtype = value.dtype if hasattr(value, "dtype") else np.result_type(float)
     if not np.issubdtype(dtype, np.inexact):
         dtype = np.float64
-    return np.zeros(batch_shape + shape_of(value), dtype=dtype)
+    return zeros_like(value, batch_shape + shape_of(value), dtype)  # the primal's array type
 
 
 def jvp_rule(
@@ -418,8 +419,8 @@ def check_float(x: Any, what: str) -> np.ndarray:
             f"{what} must be a float array (or a complex one) or a Python number, got "
             f"{type(x).__name__} {x!r}"
         )
-    try:
-        arr = np.asarray(x)
+    try:  # a duck array (dask, CuPy, ...) stays itself: converting it would compute it
+        arr = x if is_duck(x) else np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{what} could not be turned into an array: {exc}") from None
     if arr.dtype == object:
@@ -436,7 +437,7 @@ def check_float(x: Any, what: str) -> np.ndarray:
 
 def is_complex(x: Any) -> bool:
     """Whether ``x`` (a plain value or a box) holds complex numbers."""
-    return np.asarray(raw(x)).dtype.kind == "c" if not hasattr(x, "dtype") else x.dtype.kind == "c"
+    return dtype_of(raw(x)).kind == "c"
 
 
 def prod(shape: tuple[int, ...]) -> int:
@@ -444,8 +445,7 @@ def prod(shape: tuple[int, ...]) -> int:
 
 
 def _dtype_of(x: Any) -> np.dtype:
-    value = raw(x)
-    return value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype
+    return dtype_of(raw(x))
 
 
 def check_complex_inputs(primals: Any, holomorphic: bool, who: str, mode: str) -> bool:

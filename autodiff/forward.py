@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import tree
+from autodiff.arrays import asarray_like, float_dtype, zeros_like
 from autodiff.boundary import (
     flat_function,
     flatten_args,
@@ -176,7 +177,7 @@ def _check_tangent(primal: Any, tangent: Any, i: int | str) -> Any:
                 f"tangent {i} has dtype {raw(tangent).dtype} but primal {i} has dtype "
                 f"{raw(primal).dtype}; they must match"
             )
-        tangent = np.asarray(tangent, dtype=raw(primal).dtype)
+        tangent = asarray_like(tangent, raw(primal), dtype=raw(primal).dtype)
     return tangent
 
 
@@ -252,8 +253,7 @@ def _unpack(out: Any, trace: ForwardTrace, batch: int, tangents: tuple) -> tuple
         out = np.asarray(out, dtype=complex if isinstance(out, complex) else float)
     batch_shape = tuple(shape_of(tangents[0])[:batch]) if tangents else ()
     value = raw(out)
-    dtype = value.dtype if np.issubdtype(np.asarray(value).dtype, np.inexact) else np.float64
-    return out, np.zeros(batch_shape + shape_of(out), dtype=dtype)
+    return out, zeros_like(value, batch_shape + shape_of(out), float_dtype(value))
 
 
 __all__ = ["Dual", "ForwardTrace", "jvp", "jvp_batched"]

@@ -35,6 +35,7 @@ Examples:
 from __future__ import annotations
 
 import contextvars
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,8 @@ from typing import Any
 import numpy as np
 
 from autodiff import functions as anp
-from autodiff import tree
+from autodiff import parallel, tree
+from autodiff.arrays import asarray_like, float_dtype, is_duck, zeros_like
 from autodiff.basis import DiagonalBasis
 from autodiff.boundary import (
     flatten_args,
@@ -244,9 +246,7 @@ def _only(g: Callable[..., Any], primals: tuple, p: int) -> Callable[[Any], Any]
 
 
 def _dtype(x: Any) -> np.dtype:
-    value = raw(x)  # read the dtype only: a value batched by vmap has no single value
-    dtype = value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype
-    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
+    return float_dtype(raw(x))  # read the dtype only: a value batched by vmap has no single value
 
 
 def _check_chunk(chunk_size: int | None, vectorize: bool, who: str) -> None:
@@ -296,7 +296,8 @@ def _tidy(jac: Any) -> Any:
 
 
 def _zeros_jac(out: Any, x: Any) -> np.ndarray:
-    return np.zeros(shape_of(out) + shape_of(x), dtype=np.result_type(_dtype(out), _dtype(x)))
+    dtype = np.result_type(_dtype(out), _dtype(x))
+    return zeros_like(raw(x), shape_of(out) + shape_of(x), dtype)  # the input's array type
 
 
 # --------------------------------------------------------------------------------------------
@@ -315,14 +316,19 @@ def _basis(shape: tuple[int, ...], start: int, stop: int, dtype: Any, at: Any) -
     """Rows ``start:stop`` of the identity on arrays of ``shape``, batch axis first. At the
     outermost level it is a :class:`DiagonalBasis`, so the products it meets skip the GEMM; a
     Jacobian nested in another transformation gets plain rows (its rules see boxes)."""
-    if isinstance(at, Box):
+    if isinstance(at, Box) or is_duck(raw(at)):  # a duck array gets rows of its own type
         n = prod(shape)
-        return _basis_rows(n, start, stop, dtype).reshape((stop - start, *shape))
+        rows = _basis_rows(n, start, stop, dtype).reshape((stop - start, *shape))
+        return asarray_like(rows, raw(at))
     return DiagonalBasis.identity(shape, start, stop, dtype)
 
 
-def _fwd_one(h: Callable, x: Any, vectorize: bool, chunk_size: int | None) -> tuple[Any, Any]:
-    """``(out, J)`` of ``h`` at ``x`` by forward sweeps; tuples when ``h`` returns a tuple."""
+def _fwd_one(
+    h: Callable, x: Any, vectorize: bool, chunk_size: int | None, par: tuple | None = None
+) -> tuple[Any, Any]:
+    """``(out, J)`` of ``h`` at ``x`` by forward sweeps; tuples when ``h`` returns a tuple.
+
+    ``par = (executor, g, primals, p)`` runs each chunk as one task on ``executor``."""
     shape = shape_of(x)
     n = prod(shape)
     dtype = _dtype(x)
@@ -332,7 +338,16 @@ def _fwd_one(h: Callable, x: Any, vectorize: bool, chunk_size: int | None) -> tu
         jacs = tuple(_zeros_jac(o, x) for o in outs)
         return out, (jacs if isinstance(out, tuple) else jacs[0])
     pieces = []  # per sweep: tangent out(s), batch axis first
-    if vectorize:
+    if par is not None:  # the same chunks, one task each (see autodiff/parallel.py)
+        executor, g, primals, p = par
+        chunks = _chunks(n, chunk_size)
+        done = parallel.map_chunks(executor, _fwd_prepare, _fwd_task, (_fresh(g), primals, p),
+                                   chunks)  # fmt: skip
+        for s, e in chunks:
+            _note(jvp=1, tangents=e - s)
+        pieces = [t for _, t, _, _ in done]
+        out, _, g.out_tree, g.aux = done[-1]  # the output and aux, as the serial loop leaves them
+    elif vectorize:
         for s, e in _chunks(n, chunk_size):
             basis = _basis(shape, s, e, dtype, x)
             out, t = jvp_batched(h, (x,), (basis,), batch=1)
@@ -342,7 +357,8 @@ def _fwd_one(h: Callable, x: Any, vectorize: bool, chunk_size: int | None) -> tu
         for j in range(n):
             e_j = np.zeros(n, dtype=dtype)
             e_j[j] = 1
-            out, t = jvp_batched(h, (x,), (e_j.reshape(shape),), batch=0)
+            e_j = asarray_like(e_j.reshape(shape), raw(x))  # the input's array type
+            out, t = jvp_batched(h, (x,), (e_j,), batch=0)
             _note(jvp=1, tangents=1)
             pieces.append(t)
     multi = isinstance(out, tuple)
@@ -356,18 +372,24 @@ def _fwd_one(h: Callable, x: Any, vectorize: bool, chunk_size: int | None) -> tu
     return out, (tuple(jacs) if multi else jacs[0])
 
 
-def _jacfwd(g, primals, vectorize, chunk_size) -> tuple[Any, list]:
+def _jacfwd(g, primals, vectorize, chunk_size, executor=None) -> tuple[Any, list]:
     """Per differentiated argument ``(out, J)``; ``J`` a tuple per output if ``g`` returns one."""
     out = None
     jacs = []
     for p, x in enumerate(primals):
-        out, jac = _fwd_one(_only(g, primals, p), x, vectorize, chunk_size)
+        par = None if executor is None else (executor, g, primals, p)
+        out, jac = _fwd_one(_only(g, primals, p), x, vectorize, chunk_size, par)
         jacs.append(jac)
     return out, jacs
 
 
 def _jacrev(
-    g, primals, vectorize, chunk_size, recorded: tuple[Any, Pullback] | None = None
+    g,
+    primals,
+    vectorize,
+    chunk_size,
+    recorded: tuple[Any, Pullback] | None = None,
+    executor: Any = None,
 ) -> tuple[Any, list]:
     """Per differentiated argument ``J`` (a tuple per output if ``g`` returns a tuple)."""
     if recorded is None:
@@ -376,6 +398,13 @@ def _jacrev(
     out, pullback = recorded
     multi = isinstance(out, tuple)
     outs = out if multi else (out,)
+    done = {}  # with an executor: (output, start, stop) -> per argument cotangents
+    if executor is not None:  # the same chunks, one task each (see autodiff/parallel.py)
+        items = [(i, s, e) for i, o in enumerate(outs)
+                 for s, e in _chunks(prod(shape_of(o)), chunk_size)]  # fmt: skip
+        results = parallel.map_chunks(executor, _rev_prepare, _rev_task, (_fresh(g), primals),
+                                      items)  # fmt: skip
+        done = dict(zip(items, results))
     per_out = []  # per output: per argument J
     for i, o in enumerate(outs):
         oshape = shape_of(o)
@@ -385,7 +414,11 @@ def _jacrev(
             per_out.append([_zeros_jac(o, x) for x in primals])
             continue
         pieces = []  # per sweep: per argument cotangents, batch axis first
-        if vectorize:
+        if executor is not None:
+            for s, e in _chunks(m, chunk_size):
+                pieces.append(done[i, s, e])
+                _note(vjp=1, cotangents=e - s)
+        elif vectorize:
             for s, e in _chunks(m, chunk_size):
                 basis = _basis(oshape, s, e, dtype, o)
                 cts = _others_zero(basis, outs, i, e - s) if multi else basis
@@ -395,7 +428,7 @@ def _jacrev(
             for r in range(m):
                 e_r = np.zeros(m, dtype=dtype)
                 e_r[r] = 1
-                e_r = e_r.reshape(oshape)
+                e_r = asarray_like(e_r.reshape(oshape), raw(o))  # the output's array type
                 cts = _others_zero(e_r, outs, i, None) if multi else e_r
                 pieces.append(pullback(cts))
                 _note(vjp=1, cotangents=1)
@@ -410,10 +443,47 @@ def _jacrev(
     return out, per_out[0]
 
 
+def _fresh(g: _Flat) -> _Flat:
+    """A copy of ``g`` to send to the workers, without what a run left on it."""
+    h = copy.copy(g)
+    h.out_tree = h.aux = None
+    return h
+
+
+def _fwd_prepare(payload: tuple) -> tuple:
+    g, primals, p = payload
+    return g, primals[p], _only(g, primals, p)
+
+
+def _fwd_task(state: tuple, chunk: tuple[int, int]) -> tuple:
+    """One chunk of columns in a worker: the serial loop's body."""
+    g, x, h = state
+    s, e = chunk
+    mark = level_mark()
+    out, t = jvp_batched(h, (x,), (_basis(shape_of(x), s, e, _dtype(x), x),), batch=1)
+    return out, t, g.out_tree, (unbox_aux(g.aux, mark) if g.has_aux else None)
+
+
+def _rev_prepare(payload: tuple) -> tuple:
+    g, primals = payload
+    return _vjp(g, primals, g.who, held=False)  # one recording per worker, as in the caller
+
+
+def _rev_task(recorded: tuple, item: tuple[int, int, int]) -> Any:
+    """One chunk of rows of output ``i`` in a worker: the serial loop's body."""
+    i, s, e = item
+    out, pullback = recorded
+    multi = isinstance(out, tuple)
+    outs = out if multi else (out,)
+    basis = _basis(shape_of(outs[i]), s, e, _dtype(outs[i]), outs[i])
+    return pullback.batched(_others_zero(basis, outs, i, e - s) if multi else basis, checked=True)
+
+
 def _others_zero(ct: Any, outs: tuple, i: int, batch: int | None) -> tuple:
     lead = () if batch is None else (batch,)
     return tuple(
-        ct if k == i else np.zeros(lead + shape_of(o), dtype=_dtype(o)) for k, o in enumerate(outs)
+        ct if k == i else zeros_like(raw(o), lead + shape_of(o), _dtype(o))
+        for k, o in enumerate(outs)
     )
 
 
@@ -513,6 +583,7 @@ class JacobianFunction:
         who: str | None = None,
         has_aux: bool = False,
         holomorphic: bool = False,
+        executor: Any = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
@@ -520,6 +591,13 @@ class JacobianFunction:
             raise TypeError(f"expected a function to differentiate, got {type(f).__name__}")
         self.who = who or {"forward": "jacfwd", "reverse": "jacrev", "auto": "jacobian"}[mode]
         _check_chunk(chunk_size, vectorize, self.who)
+        parallel.check_executor(executor, self.who)
+        if executor is not None and not vectorize:
+            raise ValueError(
+                f"{self.who}: executor= runs one task per chunk of a vectorized sweep; "
+                "drop vectorize=False (and set chunk_size= to choose the tasks)"
+            )
+        self.executor = executor
         self.f = f
         self.argnums = argnums
         self.mode = mode
@@ -553,9 +631,16 @@ class JacobianFunction:
         mark = level_mark() if self.has_aux else 0
         g, primals, _ = _prepare(self.f, args, kwargs, self.argnums, self.who, self.has_aux)
         complex_in = check_complex_inputs(primals, self.holomorphic, self.who, self.mode)
+        executor = self.executor if compute else None
+        if executor is not None and any(isinstance(p, Box) for p in primals):
+            raise TypeError(
+                f"{self.who}: executor= needs plain arrays, but this Jacobian runs inside another "
+                "transformation (grad, jvp, vmap, ...); pass executor= to the outermost one "
+                "(hessian(f, executor=ex) runs its inner gradient in the workers)"
+            )
         if self.mode == "forward":
             if compute and primals:
-                out, jacs = _jacfwd(g, primals, self.vectorize, self.chunk_size)
+                out, jacs = _jacfwd(g, primals, self.vectorize, self.chunk_size, executor)
             else:  # only the output's size is needed (or there is nothing to differentiate)
                 out, jacs = g(*(raw(p) for p in primals)), ([] if compute else None)
             check_complex_outputs(out, self.holomorphic, self.who, "forward")
@@ -578,9 +663,9 @@ class JacobianFunction:
             choice = self._choice(mode, primals, recorded[0])
             jacs = None
             if compute and mode == "reverse":
-                _, jacs = _jacrev(g, primals, self.vectorize, self.chunk_size, recorded)
+                _, jacs = _jacrev(g, primals, self.vectorize, self.chunk_size, recorded, executor)
             elif compute:
-                _, jacs = _jacfwd(g, primals, self.vectorize, self.chunk_size)
+                _, jacs = _jacfwd(g, primals, self.vectorize, self.chunk_size, executor)
         if jacs is None:
             return None, choice
         jac = _arrange(jacs, g, isinstance(self.argnums, (tuple, list)))
@@ -606,6 +691,7 @@ def jacfwd(
     chunk_size: int | None = None,
     has_aux: bool = False,
     holomorphic: bool = False,
+    executor: Any = None,
 ) -> JacobianFunction:
     """The Jacobian of ``f`` by forward mode: column ``j`` is the JVP ``J·eⱼ``.
 
@@ -623,6 +709,10 @@ def jacfwd(
         holomorphic: ``f`` is complex-differentiable, with complex inputs and outputs; ``J``
             is then ``f'(z)`` (as in JAX). Without it a complex input is a TypeError (a real
             input with a complex output is fine: the columns are complex).
+        executor: a ``concurrent.futures.Executor`` (``ProcessPoolExecutor``,
+            ``distributed.Client.get_executor()``, ...): each chunk of ``chunk_size`` basis
+            vectors runs as one task there, with one BLAS thread. The result is bit-identical to
+            the serial run with the same ``chunk_size`` under ``parallel.blas_threads(1)``.
 
     Pytrees: an argument and the output may be nested dicts, lists, tuples and namedtuples of
     arrays. ``J`` then has the output's structure outside and the argument's inside, as in JAX:
@@ -647,8 +737,9 @@ def jacfwd(
                [  0.,  -8.]]))
     """
     return JacobianFunction(
-        f, argnums, "forward", vectorize, chunk_size, has_aux=has_aux, holomorphic=holomorphic
-    )
+        f, argnums, "forward", vectorize, chunk_size, has_aux=has_aux, holomorphic=holomorphic,
+        executor=executor,
+    )  # fmt: skip
 
 
 def jacrev(
@@ -659,6 +750,7 @@ def jacrev(
     chunk_size: int | None = None,
     has_aux: bool = False,
     holomorphic: bool = False,
+    executor: Any = None,
 ) -> JacobianFunction:
     """The Jacobian of ``f`` by reverse mode: row ``i`` is the VJP ``Jᵀ·eᵢ``.
 
@@ -676,6 +768,10 @@ def jacrev(
             is then ``f'(z)`` (as in JAX). Without it a complex output is a TypeError (a
             complex input with a real output is fine: each row is a gradient,
             ``∂f/∂a - i·∂f/∂b``).
+        executor: a ``concurrent.futures.Executor`` (``ProcessPoolExecutor``,
+            ``distributed.Client.get_executor()``, ...): each chunk of ``chunk_size`` basis
+            vectors runs as one task there, with one BLAS thread. The result is bit-identical to
+            the serial run with the same ``chunk_size`` under ``parallel.blas_threads(1)``.
 
     Returns:
         A :class:`JacobianFunction` giving ``J`` of shape ``out.shape + in.shape``.
@@ -689,8 +785,9 @@ def jacrev(
         array([2., 4.])
     """
     return JacobianFunction(
-        f, argnums, "reverse", vectorize, chunk_size, has_aux=has_aux, holomorphic=holomorphic
-    )
+        f, argnums, "reverse", vectorize, chunk_size, has_aux=has_aux, holomorphic=holomorphic,
+        executor=executor,
+    )  # fmt: skip
 
 
 def jacobian(
@@ -703,6 +800,7 @@ def jacobian(
     return_choice: bool = False,
     has_aux: bool = False,
     holomorphic: bool = False,
+    executor: Any = None,
 ) -> JacobianFunction:
     """The Jacobian of ``f`` in forward or reverse mode, chosen by the sizes when ``mode="auto"``.
 
@@ -723,6 +821,10 @@ def jacobian(
         return_choice: return ``(J, ModeChoice)`` instead of ``J``.
         has_aux: ``f`` returns ``(out, aux)``; the result is ``(J, aux)`` (with
             ``return_choice``: ``((J, aux), choice)``).
+        executor: a ``concurrent.futures.Executor`` (``ProcessPoolExecutor``,
+            ``distributed.Client.get_executor()``, ...): each chunk of ``chunk_size`` basis
+            vectors runs as one task there, with one BLAS thread. The result is bit-identical to
+            the serial run with the same ``chunk_size`` under ``parallel.blas_threads(1)``.
 
     Returns:
         A :class:`JacobianFunction`.
@@ -741,7 +843,7 @@ def jacobian(
     """  # noqa: E501
     return JacobianFunction(
         f, argnums, mode, vectorize, chunk_size, return_choice, has_aux=has_aux,
-        holomorphic=holomorphic,
+        holomorphic=holomorphic, executor=executor,
     )  # fmt: skip
 
 
@@ -758,6 +860,7 @@ def hessian(
     chunk_size: int | None = None,
     has_aux: bool = False,
     holomorphic: bool = False,
+    executor: Any = None,
 ) -> JacobianFunction:
     """The Hessian of ``f``, forward over reverse: ``jacfwd(jacrev(f))``.
 
@@ -774,6 +877,8 @@ def hessian(
         vectorize: passed to both builders.
         chunk_size: passed to both builders.
         has_aux: ``f`` returns ``(out, aux)``; the result is ``(H, aux)``.
+        executor: runs the outer (forward) builder's chunks as tasks; each task computes its
+            columns of ``H`` through the inner gradient in the worker.
 
     For a pytree argument (a dict of parameters) the Hessian is nested like JAX's:
     ``H[k1][k2] = ∂²f / ∂x[k1] ∂x[k2]``.
@@ -791,7 +896,7 @@ def hessian(
     )  # fmt: skip
     return JacobianFunction(
         inner, argnums, "forward", vectorize, chunk_size, who="hessian", has_aux=has_aux,
-        holomorphic=holomorphic,
+        holomorphic=holomorphic, executor=executor,
     )  # fmt: skip
 
 
@@ -910,7 +1015,9 @@ class LinearizedJVP:
         results = []
         for node, value in self._outs:
             t = None if node is None else tan.get(node)
-            results.append(np.zeros(shape_of(value), dtype=_dtype(value)) if t is None else t)
+            results.append(
+                zeros_like(raw(value), shape_of(value), _dtype(value)) if t is None else t
+            )
         return tuple(results) if self._multi else results[0]
 
 

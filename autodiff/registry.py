@@ -165,9 +165,13 @@ def defop(
 
     Rules must follow two conventions. They are written with the library's own functions
     (``anp.<name>``), never by reaching into boxes, so that they can be differentiated again.
-    And they respect the user's array type (duck arrays): never ``np.asarray``/``np.zeros``/
-    ``np.ones`` a user's value or one derived from it; read ``.shape``/``.dtype``, and create
-    arrays with ``zeros_like``/``ones_like``/``full_like`` or from the primal.
+    And they respect the user's array type (duck arrays: dask, later GPU arrays): never
+    ``np.asarray``/``np.zeros``/``np.ones`` a user's value or one derived from it; read
+    ``.shape``/``.dtype``, convert with ``.astype``, and create arrays from the primal with the
+    helpers of ``autodiff.arrays`` (``zeros_like``, ``ones_like``, ``full_like``,
+    ``asarray_like`` for a NumPy constant); a value-dependent fast path asks ``maybe_any(mask)``,
+    which never computes a lazy array. An op that only works on NumPy arrays raises a clear
+    error naming itself on any other array type.
 
     Returns:
         The registered :class:`Op`.

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import tree
+from autodiff.arrays import float_dtype, ones_like, zeros_like
 from autodiff.boundary import (
     flat_function,
     flatten_args,
@@ -462,7 +463,9 @@ class Pullback:
                 seeds.append((node, ct))
         if not seeds:
             k = shape_of(cts[0])[0]
-            return tuple(np.zeros((k, *shape_of(p)), _float_dtype(p)) for p in self._primals)
+            return tuple(
+                zeros_like(raw(p), (k, *shape_of(p)), _float_dtype(p)) for p in self._primals
+            )
         return self.sweep(seeds, batch=1)
 
     def sweep(self, seeds: list, batch: int) -> tuple:
@@ -473,7 +476,7 @@ class Pullback:
         for leaf, p in zip(self._leaves, self._primals):
             ct = leaf_cts.get(leaf)
             if ct is None:
-                ct = np.zeros(batch_shape + shape_of(p), dtype=_float_dtype(p))
+                ct = zeros_like(raw(p), batch_shape + shape_of(p), _float_dtype(p))
             result.append(ct)
         return tuple(result)
 
@@ -483,9 +486,7 @@ def _owned(x: Any, trace: ReverseTrace) -> bool:
 
 
 def _float_dtype(x: Any) -> np.dtype:
-    value = raw(x)  # read the dtype only: a value batched by vmap has no single value
-    dtype = value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype
-    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
+    return float_dtype(raw(x))  # read the dtype only: a value batched by vmap has no single value
 
 
 def _check_cotangent(ct: Any, shape: tuple, dtype: np.dtype, i: int) -> Any:
@@ -645,7 +646,7 @@ def value_and_grad(
         if shape_of(out) != ():
             _not_scalar(f"shape {shape_of(out)}")
         check_complex_outputs(out, holomorphic, "grad", "reverse")
-        flat = pullback(np.ones((), dtype=_float_dtype(out)))
+        flat = pullback(ones_like(raw(out), (), _float_dtype(out)))  # the output's array type
         grads = unflatten_args(trees, flat)
         grads = grads[0] if isinstance(argnums, int) else tuple(grads)
         if has_aux:

@@ -169,6 +169,7 @@ class _BatchedValue:
         return f"<batched value shape={self.shape} dtype={self.dtype}>"
 
     __array__ = __array_ufunc__ = __array_function__ = _refuse
+    _shape_only = True  # autodiff.arrays: not a duck array; zeros/seeds made from it are NumPy's
     __bool__ = __float__ = __int__ = __index__ = __complex__ = __len__ = __iter__ = _refuse
     __getitem__ = __setitem__ = __contains__ = _refuse
     __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = _refuse

@@ -18,7 +18,7 @@ from typing import Any
 from bench import problems as P
 from bench.harness import Case, CheckFailed, Impl, Task, compare, skipped, variant_name
 
-WORKLOADS = ("perop", "mlp", "jacobian", "hvp", "memory", "resnet", "perexample", "sim")
+WORKLOADS = ("perop", "mlp", "jacobian", "hvp", "memory", "resnet", "perexample", "sim", "dask")
 
 DESCRIPTIONS = {
     "perop": "per-op overhead: x = sin(x)*1.01 + 0.1 in a Python loop (3 primitive ops per turn)",
@@ -29,6 +29,8 @@ DESCRIPTIONS = {
     "resnet": "ResNet-18 training step (forward, backward, SGD with momentum)",
     "perexample": "per-example gradients of a small tanh MLP: vmap(grad) vs a Python loop of grad",
     "sim": "gradient of a pendulum simulation written with NumPy scalars (ad.compile's target)",
+    "dask": "value and gradient of sum(tanh(x)**2) and of least squares on dask arrays "
+    "(2-worker LocalCluster) vs the eager NumPy path, with peak RSS per process",
 }
 
 #: the libraries whose arrays live in NumPy's allocator, which tracemalloc sees
@@ -47,6 +49,13 @@ def sizes(quick: bool) -> dict[str, Any]:
             "resnet": {"batch": 2, "size": 32},  # batch 2: layer4's BatchNorm sees 1×1 maps
             "perexample": {"dims": (16, 32, 4), "n": 32},
             "sim": {"steps": 20},
+            "dask": {
+                "n": 1 << 16,
+                "chunk": 1 << 14,
+                "rows": 1 << 14,
+                "cols": 8,
+                "row_chunk": 1 << 12,
+            },
         }
     return {
         "perop": {"iterations": 1000, "shapes": [(10,), ()]},
@@ -57,6 +66,8 @@ def sizes(quick: bool) -> dict[str, Any]:
         "resnet": {"batch": 1, "size": 64},
         "perexample": {"dims": (16, 32, 4), "n": 256},
         "sim": {"steps": 200},
+        # 256 MiB inputs in 32 MiB chunks: no worker ever holds a whole input
+        "dask": {"n": 1 << 25, "chunk": 1 << 22, "rows": 1 << 21, "cols": 16, "row_chunk": 1 << 18},
     }
 
 
@@ -481,6 +492,56 @@ def sim_tasks(libs: Libs, sz: dict) -> list[Task]:
     ]
 
 
+# --------------------------------------------------------------------------- 9. dask
+
+
+def dask_tasks(libs: Libs, sz: dict) -> list[Task]:
+    try:
+        p = _dask_problem(sz)
+    except ImportError as exc:
+        why = f"dask not installed ({exc}): pip install -e '.[distributed]'"
+        return [Task("dask", "dask", {}, [Case(lib, skipped("*", why)) for lib in libs])]
+    tasks = []
+    for kind, name, want, size in (
+        ("tanh", f"sum(tanh(x)**2), x of {p.n:,} float64 in chunks of {p.chunk:,}",
+         p.tanh_expected, {"n": p.n, "chunk": p.chunk, "input_bytes": p.n * 8}),
+        ("lstsq", f"least squares, A {p.rows:,}×{p.cols} in row chunks of {p.row_chunk:,}",
+         p.lstsq_expected, {"rows": p.rows, "cols": p.cols, "row_chunk": p.row_chunk,
+                            "input_bytes": p.rows * (p.cols + 1) * 8}),
+    ):  # fmt: skip
+        check = _checker({f"{kind} value+grad": (want, "closed form in NumPy")}, rtol=1e-9)
+
+        def setup(lib, impl, check=check, kind=kind):
+            if not impl.kind.startswith(kind):
+                return None
+            return Case(
+                lib,
+                impl,
+                check=check(impl),
+                ratio_to=("numpy", f"{kind} value+grad"),
+                headline="dask value+grad ÷ NumPy hand-written" if "dask" in impl.flavor else None,
+                extra=p.rss.setdefault((lib, impl.variant), {}),
+            )
+
+        tasks.append(
+            Task(
+                "dask",
+                name,
+                size,
+                _cases(libs, "dask", (p,), setup),
+                "ratio ÷ the hand-written NumPy value+grad (same run); the dask cases record "
+                "the peak RSS of each worker process (rss_workers) and of this process",
+            )
+        )
+    return tasks
+
+
+def _dask_problem(sz: dict) -> Any:
+    from bench.dask_problem import DaskProblem
+
+    return DaskProblem(**sz)
+
+
 def build(workload: str, libs: Libs, quick: bool, memory_reps: int = 3) -> list[Task]:
     sz = sizes(quick)[workload]
     if workload == "memory":
@@ -493,6 +554,7 @@ def build(workload: str, libs: Libs, quick: bool, memory_reps: int = 3) -> list[
         "resnet": resnet_tasks,
         "perexample": perexample_tasks,
         "sim": sim_tasks,
+        "dask": dask_tasks,
     }[workload](libs, sz)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKLOADS = ("perop", "mlp", "jacobian", "hvp", "memory", "resnet", "perexample", "sim")
+WORKLOADS = ("perop", "mlp", "jacobian", "hvp", "memory", "resnet", "perexample", "sim", "dask")
 
 #: the autodiff API each workload's main case needs; where it exists, the case must have run
 NEEDS = {
@@ -25,6 +25,7 @@ NEEDS = {
     "resnet": "models.resnet18",
     "perexample": "vmap",
     "sim": "grad",
+    "dask": "value_and_grad",
 }
 
 

@@ -233,3 +233,123 @@ def test_complex_capable_ops_are_listed():
     names = sorted(e.name for e in [*ops(), *composites()] if e.complex)
     for name in ("abs", "real", "imag", "conj", "angle", "exp", "matmul", "solve", "sum"):
         assert name in names
+
+
+# ---- the gaps closed after the first pass: sign, statistics, norms, cholesky, … --------------
+
+
+def test_complex_sign_has_the_derivative_of_z_over_abs_z_regression():
+    # np.sign(z) is z/|z| in NumPy 2; the op declared a zero derivative, silently wrong
+    ad.check_grads(np.sign, (Z,), modes=("fwd", "rev"), order=2)
+    a, b, r = Z.real, Z.imag, np.abs(Z)
+    g = ad.grad(lambda z: np.sum(np.real(np.sign(z))))(Z)  # ∂(a/r)/∂a - i ∂(a/r)/∂b
+    np.testing.assert_allclose(g, b**2 / r**3 + 1j * a * b / r**3)
+    _, t = ad.jvp(np.sign, (Z,), (1j * Z,))  # a rotation: d(z/|z|) = i·z/|z|
+    np.testing.assert_allclose(t, 1j * Z / r)
+
+
+def test_sign_stays_zero_for_real_input_and_at_zero():
+    x = np.array([1.5, -2.0, 0.0])
+    np.testing.assert_array_equal(ad.grad(lambda x: np.sum(np.sign(x) * x))(x), np.sign(x))
+    z = np.array([0j, 1 + 1j])
+    g = ad.grad(lambda z: np.sum(np.real(np.sign(z))))(z)
+    assert g[0] == 0 and np.all(np.isfinite(g))
+
+
+def test_nan_to_num_keeps_each_finite_part_regression():
+    z = np.array([complex(np.nan, 2.0), complex(1.0, np.inf), 3 - 1j])
+    out, pullback = ad.vjp(lambda z: np.nan_to_num(z), z)
+    np.testing.assert_array_equal(out, np.nan_to_num(z))
+    np.testing.assert_array_equal(pullback(np.array([1 + 1j, 1 + 1j, 1 + 1j]))[0], [1j, 1, 1 + 1j])
+    _, t = ad.jvp(np.nan_to_num, (z,), (np.array([2 + 3j, 2 + 3j, 2 + 3j]),))
+    np.testing.assert_array_equal(t, [3j, 2, 2 + 3j])
+
+
+RNG = np.random.default_rng(7)
+M = RNG.standard_normal((3, 5)) + 1j * RNG.standard_normal((3, 5))
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda z: np.var(z, axis=1),
+        lambda z: np.std(z, ddof=1),
+        lambda z: np.linalg.norm(z),
+        lambda z: np.linalg.norm(z, axis=1),
+        lambda z: np.linalg.norm(z[0], ord=1),
+        lambda z: np.linalg.norm(z[0], ord=np.inf),
+        lambda z: np.linalg.norm(z[0], ord=3),
+        lambda z: np.linalg.norm(z, ord="fro"),
+        lambda z: np.linalg.norm(z, ord=1),
+        lambda z: np.linalg.norm(z, ord=-np.inf),
+        lambda z: np.linalg.norm(z, ord=2),
+        lambda z: np.linalg.norm(z, ord="nuc"),
+        lambda z: np.nansum(z, axis=0),
+        lambda z: np.nanmean(z),
+        lambda z: np.average(z, axis=1, weights=np.arange(1.0, 6.0)),
+        lambda z: np.cov(z),
+        lambda z: np.corrcoef(z),
+        lambda z: np.sinc(z),
+        lambda z: np.round(z, 1),
+        lambda z: np.rint(z),
+        np.atleast_3d,
+        lambda z: np.hsplit(z, [2])[1],
+        lambda z: np.linspace(z[0], z[1], 4),
+        lambda z: np.geomspace(z[0], z[1], 3),
+    ],
+)
+def test_numpy_dispatch_on_complex_values_equals_numpy(f):
+    out, _ = ad.vjp(f, M)
+    np.testing.assert_allclose(out, f(M), rtol=1e-12, atol=1e-12)
+    assert np.result_type(out) == np.result_type(f(M))
+    ad.check_grads(f, (M,), modes=("fwd", "rev"), order=2)
+
+
+def test_var_and_norm_gradients_are_jax_convention():
+    x = M[0]
+    n = x.size
+    np.testing.assert_allclose(ad.grad(np.var)(x), 2 * np.conj(x - x.mean()) / n)
+    np.testing.assert_allclose(ad.grad(np.linalg.norm)(x), np.conj(x) / np.linalg.norm(x))
+
+
+def test_cov_conjugates_like_numpy_regression():
+    # the traced cov computed X·Xᵀ: not Hermitian, not NumPy's value
+    out, _ = ad.vjp(lambda m: np.cov(m), M)
+    np.testing.assert_allclose(out, np.cov(M))
+    np.testing.assert_allclose(out, np.conj(out.T))
+
+
+def test_cholesky_of_a_hermitian_matrix():
+    b = M[:, :3]
+    a = b @ b.conj().T + 3 * np.eye(3)
+    out, _ = ad.vjp(ad.linalg.cholesky, a)
+    np.testing.assert_allclose(out, np.linalg.cholesky(a))
+    # ad.linalg.cholesky, not np.linalg.cholesky: the finite differences must see the same
+    # symmetrized function (NumPy's reads only the lower triangle of a non-Hermitian step)
+    ad.check_grads(ad.linalg.cholesky, (a,), modes=("fwd", "rev"), order=2)
+    # a real loss of L: its grad is Hermitian (the input is symmetrized as (A + Aᴴ)/2)
+    g = ad.grad(lambda a: np.sum(np.abs(np.linalg.cholesky(a)) ** 2))(a)
+    np.testing.assert_allclose(g, np.conj(g.T), atol=1e-12)
+
+
+def test_holomorphic_reductions_and_activations():
+    z = M[0]
+    np.testing.assert_allclose(ad.logsumexp(z), np.log(np.sum(np.exp(z))))
+    for f in (ad.logsumexp, ad.softmax, ad.log_softmax, ad.sigmoid):
+        ad.check_grads(f, (z,), holomorphic=True)
+    np.testing.assert_allclose(ad.grad(ad.logsumexp, holomorphic=True)(z), ad.softmax(z))
+
+
+def test_stop_gradient_of_complex_values():
+    g = ad.grad(lambda z: np.sum(np.abs(z * ad.stop_gradient(z)) ** 2))(Z)
+    np.testing.assert_allclose(g, 2 * np.abs(Z) ** 2 * np.conj(Z))
+
+
+@pytest.mark.parametrize(
+    "f",
+    [np.max, np.sort, np.median, np.ptp, lambda z: np.clip(z, 0, 1),
+     lambda z: np.maximum(z, 1j), lambda z: np.quantile(z, 0.5)],
+)  # fmt: skip
+def test_lexicographic_orderings_refuse_complex(f):
+    with pytest.raises(TypeError, match="complex values are not differentiable"):
+        ad.grad(lambda z: np.sum(np.abs(f(z))))(Z)

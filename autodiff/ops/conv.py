@@ -31,12 +31,14 @@ constant averaging matrices, so their VJP is ``A_hᵀ · ḡ · A_w``.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from autodiff import functions as anp
+from autodiff.arrays import as_array, is_duck, zeros_like
 from autodiff.core import raw, shape_of
 from autodiff.ops import samples as S
 from autodiff.ops.axes import batch_of, neg_axes
@@ -173,6 +175,24 @@ def _conv_core(x, w, stride, padding):
     return out.reshape(N, O, Ho, Wo)
 
 
+def _numpy_only(name, primal):
+    """Conv and pool work on strided windows of one in-memory NumPy array: on a duck array (dask,
+    CuPy) they raise a clear error naming the op instead of computing it into memory."""
+
+    @functools.wraps(primal)
+    def checked(*args, **params):
+        for a in args:
+            if is_duck(a):
+                kind = f"{type(a).__module__.split('.')[0]}.{type(a).__name__}"
+                raise TypeError(
+                    f"{name} works on NumPy arrays only, but got a {kind}; convert the input "
+                    f"first (for dask: x.compute()), or write the op with array functions"
+                )
+        return primal(*args, **params)
+
+    return checked
+
+
 def _conv2d(x, w, stride=1, padding=0):
     x, w = _check4(x, "input", "conv2d"), _check4(w, "weight", "conv2d")
     s, p = _stride_pad(stride, padding, "conv2d")
@@ -254,7 +274,7 @@ def _conv_samples(rng):
 
 
 defop(
-    "conv2d", _conv2d, nargs=2, params={"stride": 1, "padding": 0}, batchable=True,
+    "conv2d", _numpy_only("conv2d", _conv2d), nargs=2, params={"stride": 1, "padding": 0}, batchable=True,
     jvp=(
         # d conv(x, w) from dx: conv(dx, w)
         lambda t, ans, x, w, stride, padding: anp.conv2d(_align(t, x, ans), w, stride=stride,
@@ -289,7 +309,7 @@ def _input_grad_samples(rng):
 
 
 defop(
-    "conv2d_input_grad", _conv2d_input_grad, nargs=2,
+    "conv2d_input_grad", _numpy_only("conv2d_input_grad", _conv2d_input_grad), nargs=2,
     params={"stride": 1, "padding": 0, "size": None}, batchable=True,
     jvp=(
         # d input_grad(g, w) from dg: input_grad(dg, w)
@@ -323,7 +343,7 @@ def _weight_grad_samples(rng):
 
 
 defop(
-    "conv2d_weight_grad", _conv2d_weight_grad, nargs=2,
+    "conv2d_weight_grad", _numpy_only("conv2d_weight_grad", _conv2d_weight_grad), nargs=2,
     params={"stride": 1, "padding": 0, "kernel_size": None}, batchable=True,
     jvp=(
         # d correlate(x, g) from dx: correlate(dx, g)
@@ -443,7 +463,7 @@ def _max_samples(rng):
 
 
 defop(
-    "max_pool2d", _max_pool2d, params=POOL, batchable=True,
+    "max_pool2d", _numpy_only("max_pool2d", _max_pool2d), params=POOL, batchable=True,
     jvp=(_max_jvp,),  # d maxpool(x) = dx[argmax of each window]
     vjp=(_max_vjp,),  # x̄ = scatter_add(ḡ at the argmax of each window)
     samples=_max_samples,
@@ -516,7 +536,7 @@ def _avg_samples(rng):
 
 
 defop(
-    "avg_pool2d", _avg_pool2d, params=AVG, linear=True, batchable=True,
+    "avg_pool2d", _numpy_only("avg_pool2d", _avg_pool2d), params=AVG, linear=True, batchable=True,
     # d avgpool(x) = avgpool(dx)   (linear: the JVP is the op on the tangent)
     vjp=(_avg_vjp,),  # x̄ = A_hᵀ · ḡ · A_w
     samples=_avg_samples,
@@ -563,7 +583,8 @@ def _adaptive_vjp(g, ans, x, output_size):
 
 
 defop(
-    "adaptive_avg_pool2d", _adaptive_avg_pool2d, params={"output_size": 1}, linear=True,
+    "adaptive_avg_pool2d", _numpy_only("adaptive_avg_pool2d", _adaptive_avg_pool2d),
+    params={"output_size": 1}, linear=True,
     batchable=True,
     # d adaptive_avgpool(x) = adaptive_avgpool(dx)
     vjp=(_adaptive_vjp,),  # x̄ = A_hᵀ · ḡ · A_w
@@ -584,8 +605,11 @@ defop(
 
 def _shifted(x, axis):
     """``x - max(x)`` along ``axis`` (0 where the max is not finite), the stable exponent."""
-    x = np.asarray(x)
-    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    x = as_array(x)
+    if type(x) is np.ndarray:
+        m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    else:  # a duck array (dask) takes no initial=
+        m = np.max(x, axis=axis, keepdims=True) if x.size else zeros_like(x, (1,) * x.ndim) - np.inf
     return x - np.where(np.isfinite(m), m, 0.0).astype(x.dtype)
 
 
@@ -619,7 +643,7 @@ defop(
     # d softmax(x) = s·(dx - Σ s·dx)
     vjp=(lambda g, ans, x, axis: ans * (g - anp.sum(g * ans, axis=_ax(x, axis), keepdims=True)),),
     # x̄ = s·(ḡ - Σ ḡ·s)
-    samples=_softmax_samples,
+    samples=_softmax_samples, complex="holomorphic",
     formula="d softmax(x) = s·(dx - Σ s·dx)", vjp_formula="x̄ = s·(ḡ - Σ ḡ·s)",
     doc="exp(x) / Σ exp(x) along an axis, computed stably",
     torch="softmax", torch_args={"axis": "dim"},
@@ -630,7 +654,7 @@ defop(
                                              keepdims=True),),  # d log_softmax(x) = dx - Σ s·dx
     vjp=(lambda g, ans, x, axis: g - anp.exp(ans) * anp.sum(g, axis=_ax(x, axis),
                                                             keepdims=True),),  # x̄ = ḡ - s·Σḡ
-    samples=_softmax_samples,
+    samples=_softmax_samples, complex="holomorphic",
     formula="d log_softmax(x) = dx - Σ softmax(x)·dx", vjp_formula="x̄ = ḡ - softmax(x)·Σḡ",
     doc="x - log Σ exp(x) along an axis, computed stably",
     torch="log_softmax", torch_args={"axis": "dim"},

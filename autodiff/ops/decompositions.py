@@ -65,6 +65,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from autodiff import functions as anp
+from autodiff.arrays import as_array, asarray_like, is_duck, zeros_like
 from autodiff.core import Box, bind, raw, shape_of
 from autodiff.functions import linalg as la
 from autodiff.numpy_api import dispatch_also, unsupported
@@ -266,20 +267,20 @@ def close_pairs(values: np.ndarray) -> np.ndarray:
     Two values closer than ``k · eps · max|value|`` cannot be told apart by the decomposition
     that computed them, so ``1 / (λⱼ - λᵢ)`` would be noise, not a derivative.
     """
-    values = np.asarray(values)
+    values = as_array(values)  # a GPU array stays on its device
     k = values.shape[-1]
     if values.size == 0:
-        return np.zeros(values.shape + (k,), dtype=bool)
+        return zeros_like(values, values.shape + (k,), bool)
     eps = np.finfo(values.dtype).eps if values.dtype.kind == "f" else np.finfo(float).eps
     tol = k * eps * np.max(np.abs(values), axis=-1)[..., None, None]
     gap = np.abs(values[..., None, :] - values[..., :, None])
-    return (gap <= tol) & ~np.eye(k, dtype=bool)
+    return (gap <= tol) & asarray_like(~np.eye(k, dtype=bool), values)
 
 
 def inverse_gaps(v: Any, close: np.ndarray) -> Any:
     """``F`` with ``Fᵢⱼ = 1 / (vⱼ - vᵢ)`` off the diagonal; 0 on it and on the ``close`` pairs."""
     gap = _row(v) - _col(v)
-    drop = close | np.eye(shape_of(v)[-1], dtype=bool)
+    drop = close | asarray_like(np.eye(shape_of(v)[-1], dtype=bool), close)
     return anp.where(drop, 0.0, 1.0 / anp.where(drop, 1.0, gap))
 
 
@@ -288,7 +289,7 @@ def _warn_if_used(op: str, what: str, where: np.ndarray, values: Any) -> None:
     convention, are not negligible at ``where`` (bools broadcast against them)."""
     if not where.any():
         return
-    v = np.abs(np.asarray(raw(values)))
+    v = np.abs(as_array(raw(values)))
     if v.size == 0:
         return
     eps = np.finfo(v.dtype).eps if v.dtype.kind == "f" else np.finfo(float).eps
@@ -791,7 +792,8 @@ def _qr_shapes(a: Any, mode: str) -> list[tuple[int, ...]]:
 
 
 def _qr_primal(a, mode="reduced"):
-    q, r = np.linalg.qr(a, mode)
+    # dask's qr takes no mode= (it is the reduced one)
+    q, r = np.linalg.qr(a) if mode == "reduced" and is_duck(a) else np.linalg.qr(a, mode)
     return _pack_plain((q, 2), (r, 2))
 
 
@@ -1098,8 +1100,8 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, int, Any]:
     """
     if not isinstance(a, Box) and not isinstance(b, Box):
         return np.linalg.lstsq(a, b, rcond)
-    a = a if isinstance(a, Box) else np.asarray(a)
-    b = b if isinstance(b, Box) else np.asarray(b)
+    a = a if isinstance(a, Box) else as_array(a)
+    b = b if isinstance(b, Box) else as_array(b)
     x = bind(_lstsq_op, (a, b), {"rcond": rcond})
     s = la.svdvals(a)
     sv = raw(s)

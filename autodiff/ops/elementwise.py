@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from autodiff import functions as anp
+from autodiff.arrays import as_array, is_duck, maybe_any, ones_like, zeros_like
 from autodiff.core import Box, bind, raw, refuse_complex
 from autodiff.ops import samples as S
 from autodiff.registry import defcomposite, defop
@@ -32,7 +33,7 @@ def _dtype(*xs):
 
 def _mask(cond, *like):
     """A 0/1 array in the dtype of ``like`` (a constant: no derivative flows through it)."""
-    return np.asarray(cond, dtype=_dtype(*like))
+    return as_array(cond, _dtype(*like))  # the array type of cond (masks of a dask array stay lazy)
 
 
 # ---- arithmetic -------------------------------------------------------------------------------
@@ -168,6 +169,8 @@ def _maybe_nan(*values):
     """Whether any of the plain values may hold a NaN: one cheap sum each (an inf and a -inf also
     say yes, which only costs the careful path)."""
     for v in values:
+        if is_duck(v):  # a lazy array (dask): do not compute; the careful path is always right
+            return True
         total = v if type(v) is float or type(v) is int else v.sum()
         if total != total:
             return True
@@ -217,13 +220,13 @@ def _clip_inside(ans, x, a_min=None, a_max=None):
     # (as maximum and minimum give a NaN the gradient; PyTorch's clamp gives it 0)
     xv = raw(x)
     refuse_complex("clip", xv)
-    inside = np.ones(np.shape(xv), dtype=bool)
+    inside = ones_like(xv, dtype=bool)  # not in place: a dask array has no in-place &=
     if a_min is not None:
-        inside &= xv >= a_min
+        inside = inside & (xv >= a_min)
     if a_max is not None:
-        inside &= xv <= a_max
+        inside = inside & (xv <= a_max)
     if _maybe_nan(xv):
-        inside |= np.isnan(xv)
+        inside = inside | np.isnan(xv)
     return _mask(inside, x)
 
 
@@ -244,7 +247,7 @@ def _where_primal(x, y, condition):
 
 
 def _zero_like(t):
-    return np.zeros((), dtype=raw(t).dtype)
+    return zeros_like(raw(t), ())  # a 0-d zero of t's array type
 
 
 _where_op = defop(
@@ -275,7 +278,7 @@ def where(condition, x, y):
         >>> ad.grad(lambda x: ad.where(x > 0, 3.0 * x, 0.0).sum())(np.array([-1.0, 3.0]))
         array([0., 3.])
     """
-    cond = np.asarray(raw(condition), dtype=bool)
+    cond = as_array(raw(condition), bool)
     return bind(_where_op, (x, y), {"condition": cond})
 
 
@@ -325,7 +328,7 @@ _TORCH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh":
 # NumPy defines these for complex numbers, where they are holomorphic
 _HOLOMORPHIC = {"exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "arcsin",
                 "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
-                "exp2"}  # fmt: skip
+                "exp2", "sigmoid"}  # fmt: skip
 
 for _name, _fn, _partial, _domain, _formula in _UNARY:
     _rhs = _formula.split(" = ", 1)[1]
@@ -386,7 +389,7 @@ def _sinc_d(ans, x):
     # d sinc(x) = (cos(πx) - sinc(x))/x dx. Near 0, where that formula cancels, the Maclaurin
     # series instead: exact at 0 in value (0) and in every derivative used (d² sinc(0) = -π²/3)
     small = np.abs(raw(x)) < _SINC_SMALL
-    if not np.any(small):
+    if not maybe_any(small):
         return (anp.cos(math.pi * x) - ans) / x
     safe = anp.where(small, 1.0, x)  # the branch not taken stays finite (no 0/0 leaks into ḡ)
     main = (anp.cos(math.pi * safe) - ans) / safe
@@ -398,7 +401,7 @@ def _sinc_d(ans, x):
 
 
 defop(
-    "sinc", np.sinc, elementwise=True,
+    "sinc", np.sinc, elementwise=True, complex="holomorphic",
     partials=(_sinc_d,),  # d sinc(x) = (cos(πx) - sinc(x))/x dx, 0 at x = 0
     samples=lambda rng: S.unary()(rng) + [((np.array([0.0, 0.004, -0.009, 0.7, -1.5]),), {})],
     formula="d sinc x = (cos(πx) - sinc x)/x·dx (0 at x = 0)",
@@ -434,7 +437,14 @@ defop(
 
 def _finite_only(t, x):
     # select, don't multiply: a NaN or inf tangent where x was replaced does not leak through
-    return anp.where(np.isfinite(raw(x)), t, _zero_like(t))
+    xv = raw(x)
+    if _is_complex(xv) and _is_complex(raw(t)):
+        # NumPy replaces the real and imaginary parts apart: the derivative keeps each part where
+        # that part was finite (an ℝ-linear map equal to its transpose under Re Σ a·b)
+        re = anp.where(np.isfinite(xv.real), anp.real(t), _zero_like(anp.real(t)))
+        im = anp.where(np.isfinite(xv.imag), anp.imag(t), _zero_like(anp.imag(t)))
+        return re + 1j * im
+    return anp.where(np.isfinite(xv), t, _zero_like(t))
 
 
 _nan_to_num_op = defop(
@@ -450,8 +460,8 @@ _nan_to_num_op = defop(
          {"nan": 1.5, "posinf": 10.0, "neginf": -10.0}),
     ],
     formula="d nan_to_num(x) = [x finite]·dx", vjp_formula="x̄ = [x finite]·ḡ",
-    doc="Replace NaN and ±inf by finite numbers (derivative 1 where x is finite, else 0)",
-    torch="nan_to_num",
+    doc="Replace NaN and ±inf by finite numbers (derivative 1 where x is finite, else 0; of a "
+    "complex x, part by part)", torch="nan_to_num", complex=True,
 )  # fmt: skip
 
 

@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from autodiff import functions as anp
-from autodiff.core import shape_of
+from autodiff.arrays import asarray_like
+from autodiff.core import raw, shape_of
 from autodiff.functions import fft as ft
 from autodiff.ops import samples as S
 from autodiff.ops.axes import as_negative
@@ -87,7 +88,7 @@ def _pairs(n: int, axis: int, like: Any, factor: float) -> np.ndarray:
     w[0] = 1
     if n % 2 == 0:
         w[-1] = 1
-    return w.reshape((-1,) + (1,) * (-axis - 1))
+    return asarray_like(w.reshape((-1,) + (1,) * (-axis - 1)), raw(like))  # like's array type
 
 
 def _vjp_c2c(transform: str):

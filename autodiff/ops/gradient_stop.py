@@ -25,7 +25,7 @@ def _samples(rng: Any) -> list:
 
 
 STOP_GRADIENT = defop(
-    "stop_gradient", _identity, differentiable=False, batchable=True,
+    "stop_gradient", _identity, differentiable=False, batchable=True, complex=True,
     # d stop_gradient(x) = 0
     samples=_samples,
     formula="d stop_gradient(x) = 0", vjp_formula="x̄ = 0",

@@ -9,9 +9,12 @@ spelled out over the array's own axes never touches it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from autodiff import functions as anp
+from autodiff.arrays import as_array, asarray_like, is_duck, zeros_like
 from autodiff.core import raw, shape_of
 from autodiff.ops import samples as S
 from autodiff.ops.axes import neg_axes
@@ -65,7 +68,7 @@ def _batched(apply, c, unbatched_ndim, index, ndim):
 
 
 def _getitem_primal(x, index):
-    return np.asarray(x)[index]
+    return as_array(x)[index]
 
 
 def _take(c, x_ndim, index, index_ndim=None):
@@ -76,6 +79,8 @@ def _take(c, x_ndim, index, index_ndim=None):
 
 
 def _scatter_primal(g, index, shape):
+    if is_duck(g):
+        return _scatter_bincount(g, index, shape)
     g = np.asarray(g)
     out = np.zeros(
         tuple(shape) + g.shape[_indexed_ndim(shape, index) :],
@@ -83,6 +88,34 @@ def _scatter_primal(g, index, shape):
     )
     np.add.at(out, index, g)
     return out
+
+
+def _scatter_bincount(g, index, shape):
+    """``scatter_add`` on a duck array (dask, CuPy), which has no ``np.add.at``: one weighted
+    ``bincount`` over the flat positions the index addresses (repeats accumulate)."""
+    shape = tuple(shape)
+    n = math.prod(shape)
+    parts = index if isinstance(index, tuple) else (index,)
+    like = g if any(is_duck(i) for i in parts) else None  # an index of g's type (CuPy) or NumPy
+    pos = np.arange(n, like=like).reshape(shape)[index]  # the flat position of each entry
+    k = pos.ndim
+    trailing = tuple(g.shape[k:])
+    width = math.prod(trailing)
+    dtype = g.dtype if np.issubdtype(g.dtype, np.inexact) else np.dtype(np.float64)
+    if n * width == 0 or g.size == 0:
+        return zeros_like(g, shape + trailing, dtype)
+    pos = np.broadcast_to(pos, g.shape[:k])
+    flat = (pos.reshape(-1, 1) * width + np.arange(width, like=like)).reshape(-1)
+    w = g.reshape(-1)
+    where = asarray_like(flat, w)
+    if hasattr(w, "chunks"):  # dask's bincount pairs the positions with the weights by chunk
+        where = where.rechunk(w.chunks)
+
+    def count(weights):
+        return np.bincount(where, weights=weights, minlength=n * width)
+
+    out = count(w.real) + 1j * count(w.imag) if dtype.kind == "c" else count(w)
+    return out.astype(dtype).reshape(shape + trailing)
 
 
 def _indexed_ndim(shape, index):

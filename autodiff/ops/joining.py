@@ -170,15 +170,15 @@ def _dsplit_samples(rng):
             ((S.real(rng, (1, 2, 3)),), {"indices_or_sections": [2]})]  # fmt: skip
 
 
-hsplit = defcomposite(numpy=np.hsplit, samples=_hsplit_samples, torch="hsplit")(
-    _directional_split("hsplit", 1, lambda ndim: 1 if ndim > 1 else 0)
-)
-vsplit = defcomposite(numpy=np.vsplit, samples=_vsplit_samples, torch="vsplit")(
-    _directional_split("vsplit", 2, lambda ndim: 0)
-)
-dsplit = defcomposite(numpy=np.dsplit, samples=_dsplit_samples, torch="dsplit")(
-    _directional_split("dsplit", 3, lambda ndim: 2)
-)
+hsplit = defcomposite(
+    complex="holomorphic", numpy=np.hsplit, samples=_hsplit_samples, torch="hsplit"
+)(_directional_split("hsplit", 1, lambda ndim: 1 if ndim > 1 else 0))
+vsplit = defcomposite(
+    complex="holomorphic", numpy=np.vsplit, samples=_vsplit_samples, torch="vsplit"
+)(_directional_split("vsplit", 2, lambda ndim: 0))
+dsplit = defcomposite(
+    complex="holomorphic", numpy=np.dsplit, samples=_dsplit_samples, torch="dsplit"
+)(_directional_split("dsplit", 3, lambda ndim: 2))
 
 # --------------------------------------------------------------------------------------------
 # Stacking: concatenate after giving every array enough axes
@@ -240,7 +240,7 @@ def vstack(tup, *, dtype=None, casting: str = "same_kind"):
 
 if hasattr(np, "row_stack"):  # deprecated in NumPy 2.0 (an alias of vstack); gone in later ones
 
-    @defcomposite(numpy=np.row_stack, samples=lambda rng: [
+    @defcomposite(complex="holomorphic", numpy=np.row_stack, samples=lambda rng: [
         (([S.real(rng, (3,)), S.real(rng, (2, 3))],), {})])  # fmt: skip
     def row_stack(tup, *, dtype=None, casting: str = "same_kind"):
         """``np.row_stack``: the same function as :func:`vstack`.

@@ -129,13 +129,13 @@ def _atleast_samples(rng):
             ((S.real(rng, ()), S.real(rng, (2,))), {})]  # fmt: skip
 
 
-atleast_1d = defcomposite(numpy=np.atleast_1d, samples=_atleast_samples)(
+atleast_1d = defcomposite(complex="holomorphic", numpy=np.atleast_1d, samples=_atleast_samples)(
     _atleast("atleast_1d", 1, lambda s: (1,))
 )
-atleast_2d = defcomposite(numpy=np.atleast_2d, samples=_atleast_samples)(
+atleast_2d = defcomposite(complex="holomorphic", numpy=np.atleast_2d, samples=_atleast_samples)(
     _atleast("atleast_2d", 2, lambda s: (1,) * (2 - len(s)) + s)
 )
-atleast_3d = defcomposite(numpy=np.atleast_3d, samples=_atleast_samples)(
+atleast_3d = defcomposite(complex="holomorphic", numpy=np.atleast_3d, samples=_atleast_samples)(
     _atleast("atleast_3d", 3, lambda s: {0: (1, 1, 1), 1: (1, *s, 1), 2: (*s, 1)}[len(s)])
 )
 

@@ -35,7 +35,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from autodiff import functions as anp
-from autodiff.core import EMPTY, Box, bind, raw, real_only, shape_of
+from autodiff.arrays import as_array, asarray_like, cholesky_lower, is_duck
+from autodiff.core import EMPTY, Box, bind, raw, shape_of
 from autodiff.functions import linalg as la
 from autodiff.ops.axes import batch_of
 from autodiff.registry import defcomposite, defop
@@ -277,7 +278,7 @@ def einsum(*operands: Any, optimize: Any = False, **kwargs: Any) -> Any:
             f"einsum() on traced values does not support {', '.join(kwargs)}=; "
             "call it without them (the result is a new array)"
         )
-    arrays = tuple(a if isinstance(a, Box) else np.asarray(a) for a in arrays)
+    arrays = tuple(a if isinstance(a, Box) else as_array(a) for a in arrays)
     ins, out = parse(subscripts, tuple(shape_of(a) for a in arrays))
     return bind(_einsum_op, arrays, {"subscripts": spelled(ins, out)})
 
@@ -356,9 +357,25 @@ def _pairs(rng, shapes):
     return [((rng.standard_normal(a), rng.standard_normal(b)), {}) for a, b in shapes]
 
 
+def _duck_dot(kind):
+    """``np.dot``/``np.inner`` that also work on duck arrays: dask has no ``inner``, and its
+    ``dot`` fails on a vector ``b``; both are a ``tensordot`` (a 0-d factor: a product)."""
+    plain = np.dot if kind == "dot" else np.inner
+
+    def primal(a, b):
+        if (type(a) is np.ndarray and type(b) is np.ndarray) or not (is_duck(a) or is_duck(b)):
+            return plain(a, b)
+        nda, ndb = np.ndim(a), np.ndim(b)
+        if nda == 0 or ndb == 0:
+            return a * b
+        return np.tensordot(a, b, axes=(nda - 1, max(ndb - 2, 0) if kind == "dot" else ndb - 1))
+
+    return primal
+
+
 _DOT_JVP, _DOT_VJP = _binary_rules("dot")
 defop(
-    "dot", np.dot, nargs=2, batchable=True,
+    "dot", _duck_dot("dot"), nargs=2, numpy=np.dot, batchable=True,
     jvp=_DOT_JVP,  # d dot(a, b) = dot(da, b) + dot(a, db), as einsums
     vjp=_DOT_VJP,  # ā = ḡ contracted with b over b's free axes; b̄ likewise with a
     complex="holomorphic",
@@ -373,7 +390,7 @@ defop(
 
 _INNER_JVP, _INNER_VJP = _binary_rules("inner")
 defop(
-    "inner", np.inner, nargs=2, batchable=True,
+    "inner", _duck_dot("inner"), nargs=2, numpy=np.inner, batchable=True,
     jvp=_INNER_JVP,  # d inner(a, b) = inner(da, b) + inner(a, db)
     vjp=_INNER_VJP,  # ā = ḡ contracted with b over b's free axes; b̄ likewise with a
     complex="holomorphic", samples=lambda rng: _pairs(rng, [((3,), (3,)), ((2, 3), (4, 3)), ((2, 3, 4), (4,)),
@@ -481,8 +498,14 @@ def _mT(x):
     return anp.swapaxes(x, -1, -2)
 
 
+def _mH(x):
+    """The conjugate transpose (the transpose of a real matrix, with no extra op)."""
+    return anp.conj(_mT(x)) if raw(x).dtype.kind == "c" else _mT(x)
+
+
 def _cast(value, like):
-    return np.asarray(value, dtype=raw(like).dtype)
+    """A NumPy constant in ``like``'s dtype and array type."""
+    return asarray_like(np.asarray(value), raw(like), raw(like).dtype)
 
 
 # --------------------------------------------------------------------------------------------
@@ -741,7 +764,8 @@ def _norm_weight(x, ans, ord, axis, keepdims):
         if kind == "two":
             return anp.where(zero, 0.0, x / safe)  # x / ‖x‖
         p = float(ord)  # sign(x)·|x|^(p-1) / ‖x‖^(p-1)
-        return anp.where(zero, 0.0, np.sign(raw(x)) * anp.abs(x) ** (p - 1) / safe ** (p - 1))
+        sign = anp.sign(x) if raw(x).dtype.kind == "c" else np.sign(raw(x))  # z/|z| is traced
+        return anp.where(zero, 0.0, sign * anp.abs(x) ** (p - 1) / safe ** (p - 1))
     if kind in ("sv max", "sv min", "nuc"):
         return _singular_value_weight(x, kind, axes)
     xv = raw(x)
@@ -756,6 +780,9 @@ def _norm_weight(x, ans, ord, axis, keepdims):
         reduce_axis, pick_axis = axes if kind.startswith("col") else axes[::-1]
         sums = np.sum(np.abs(xv), axis=reduce_axis, keepdims=True)
         weight = sign * _share(sums == raw(norm), (pick_axis,))
+    if xv.dtype.kind == "c" and kind != "zero":
+        # z/|z| varies with z: traced, so second derivatives see it (the shares stay constant)
+        return anp.sign(x) * _cast(np.abs(weight), x)
     return _cast(weight, x)
 
 
@@ -780,17 +807,25 @@ def _singular_value_weight(x, kind, axes):
     return anp.moveaxis(weight, (-2, -1), axes)
 
 
-def _norm_jvp(t, ans, x, ord, axis, keepdims):
-    # d‖x‖ = Σ ∂‖x‖/∂x · dx (2-norm: ⟨x, dx⟩/‖x‖, 0 at x = 0)
-    axes = norm_kind(len(shape_of(x)), ord, axis)[1]
+def _conj_weight(x, ans, ord, axis, keepdims):
+    """∂‖x‖/∂x in JAX's convention (d‖x‖ = Re Σ w·dx): of a complex x, the conjugate of the real
+    formula with sign(z) = z/|z| (2-norm: conj(x)/‖x‖; 'nuc': conj(U Vᴴ))."""
     weight = _norm_weight(x, ans, ord, axis, keepdims)
-    return anp.sum(weight * t, axis=tuple(sorted(axes)), keepdims=keepdims)
+    return anp.conj(weight) if raw(x).dtype.kind == "c" else weight
+
+
+def _norm_jvp(t, ans, x, ord, axis, keepdims):
+    # d‖x‖ = Re Σ ∂‖x‖/∂x · dx (2-norm: Re⟨conj(x), dx⟩/‖x‖, 0 at x = 0)
+    axes = norm_kind(len(shape_of(x)), ord, axis)[1]
+    weight = _conj_weight(x, ans, ord, axis, keepdims)
+    out = anp.sum(weight * t, axis=tuple(sorted(axes)), keepdims=keepdims)
+    return anp.real(out) if raw(out).dtype.kind == "c" else out
 
 
 def _norm_vjp(g, ans, x, ord, axis, keepdims):
-    # x̄ = ḡ ∂‖x‖/∂x (2-norm: ḡ x/‖x‖, 0 at x = 0)
+    # x̄ = ḡ ∂‖x‖/∂x (2-norm: ḡ conj(x)/‖x‖, 0 at x = 0)
     axes = norm_kind(len(shape_of(x)), ord, axis)[1]
-    return _with_kept_axes(g, x, axes, keepdims) * _norm_weight(x, ans, ord, axis, keepdims)
+    return _with_kept_axes(g, x, axes, keepdims) * _conj_weight(x, ans, ord, axis, keepdims)
 
 
 def _norm_samples(rng):
@@ -826,13 +861,13 @@ def _norm_samples(rng):
 defop(
     "norm", lambda x, ord=None, axis=None, keepdims=False: np.linalg.norm(x, ord, axis, keepdims),
     module="linalg", params={"ord": None, "axis": None, "keepdims": False}, batchable=True,
-    jvp=real_only("norm", (_norm_jvp,)), vjp=real_only("norm", (_norm_vjp,)), samples=_norm_samples,
+    jvp=(_norm_jvp,), vjp=(_norm_vjp,), samples=_norm_samples, complex=True,
     formula="d‖x‖₂ = ⟨x, dx⟩/‖x‖₂ (0 at x = 0); d‖x‖₁ = Σ sign(x)·dx; d‖x‖∞ = sign·dx at the "
     "max; d‖X‖_nuc = ⟨U Vᵀ, dX⟩, d‖X‖₂ = u₁ᵀ dX v₁",
     vjp_formula="x̄ = ḡ·x/‖x‖₂ (0 at x = 0); ḡ·sign(x) for ‖·‖₁; shared among ties for ‖·‖∞; "
     "X̄ = ḡ U Vᵀ ('nuc'), ḡ u₁ v₁ᵀ (2)",
     doc="Vector norms (ord None/2, 1, inf, -inf, 0, p ≥ 1) and matrix norms ('fro', 1, inf, "
-    "2, -2, 'nuc')",
+    "2, -2, 'nuc'); of complex values too (real-valued: their rules use conj(x)/|x|)",
 )  # fmt: skip
 
 # --------------------------------------------------------------------------------------------
@@ -841,8 +876,9 @@ defop(
 
 
 def _cholesky_primal(a):
-    a = np.asarray(a)
-    return np.linalg.cholesky((a + np.swapaxes(a, -1, -2)) / 2)
+    a = as_array(a)
+    at = np.swapaxes(a, -1, -2)
+    return cholesky_lower((a + (at.conj() if a.dtype.kind == "c" else at)) / 2)
 
 
 def _phi(x, like):
@@ -852,26 +888,27 @@ def _phi(x, like):
 
 
 def _cholesky_jvp(t, ans, a):
-    # dL = L Φ(L⁻¹ sym(dA) L⁻ᵀ), sym(dA) = (dA + dAᵀ)/2
-    sym = (t + _mT(t)) * 0.5
-    inner = la.solve(ans, _mT(la.solve(ans, sym)))  # L⁻¹ S L⁻ᵀ (S symmetric)
+    # dL = L Φ(L⁻¹ sym(dA) L⁻ᴴ), sym(dA) = (dA + dAᴴ)/2 (ᴴ = ᵀ for real A)
+    sym = (t + _mH(t)) * 0.5
+    inner = la.solve(ans, _mH(la.solve(ans, sym)))  # L⁻¹ S L⁻ᴴ (S Hermitian)
     return anp.matmul(ans, _phi(inner, ans))
 
 
 def _cholesky_vjp(g, ans, a):
-    # Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹)
+    # Ā = herm(L⁻ᵀ Φ(Lᵀ L̄) conj(L)⁻¹), herm(P) = (P + Pᴴ)/2: the transpose of the JVP under
+    # Re Σ Ā·dA (for real A: sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹))
     m = _phi(anp.matmul(_mT(ans), g), ans)
-    p = _mT(la.solve(_mT(ans), _mT(la.solve(_mT(ans), m))))  # L⁻ᵀ M L⁻¹
-    return (p + _mT(p)) * 0.5
+    p = _mT(la.solve(_mH(ans), _mT(la.solve(_mT(ans), m))))  # L⁻ᵀ M conj(L)⁻¹
+    return (p + _mH(p)) * 0.5
 
 
 defop(
     "cholesky", _cholesky_primal, module="linalg", batchable=True,
-    jvp=real_only("cholesky", (_cholesky_jvp,)),
-    vjp=real_only("cholesky", (_cholesky_vjp,)), samples=_square_samples(spd=True),
+    jvp=(_cholesky_jvp,), vjp=(_cholesky_vjp,), samples=_square_samples(spd=True), complex=True,
     formula="dL = L·Φ(L⁻¹ sym(dA) L⁻ᵀ), Φ = lower triangle with half the diagonal",
     vjp_formula="Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹) (Murray 2016)",
-    doc="Lower Cholesky factor L of a symmetric positive definite A = L Lᵀ (of (A + Aᵀ)/2)",
+    doc="Lower Cholesky factor L of a symmetric positive definite A = L Lᵀ (of (A + Aᵀ)/2); of "
+    "a Hermitian one, A = L Lᴴ (of (A + Aᴴ)/2, JAX's rule with conjugate transposes)",
 )  # fmt: skip
 
 # --------------------------------------------------------------------------------------------
@@ -987,7 +1024,7 @@ def multi_dot(arrays: Any, *, out: Any = None) -> Any:
         raise ValueError("linalg.multi_dot: expecting at least two arrays")
     if n == 2:
         return anp.dot(arrays[0], arrays[1])
-    arrays = [x if isinstance(x, Box) else np.asarray(x) for x in arrays]
+    arrays = [x if isinstance(x, Box) else as_array(x) for x in arrays]
     first, last = len(shape_of(arrays[0])), len(shape_of(arrays[-1]))
     if first == 1:
         arrays[0] = anp.reshape(arrays[0], (1, shape_of(arrays[0])[0]))

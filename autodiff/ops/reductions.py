@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import functions as anp
+from autodiff.arrays import as_array, maybe_any, surely_all, zeros_like
 from autodiff.core import raw, refuse_complex, shape_of
 from autodiff.numpy_api import dispatch_ufunc_method
 from autodiff.ops import samples as S
@@ -58,6 +59,14 @@ def _spread(g, x, axis, keepdims):
     return anp.broadcast_to(g, batch_of(g, len(shape_of(x))) + shape_of(x))
 
 
+_NO_WHERE: dict = {}
+
+
+def _where(where: Any) -> dict:
+    """``where=`` only when it selects: duck arrays (dask) take no ``where=`` keyword."""
+    return _NO_WHERE if where is True else {"where": where}
+
+
 def _sum_t(t, ans, x, axis, keepdims, where=True):
     axes = neg_axes(axis, len(shape_of(x)))
     if where is True:
@@ -72,7 +81,7 @@ def _sum_g(g, ans, x, axis, keepdims, where=True):
 
 
 def _zero(like):
-    return np.zeros((), dtype=raw(like).dtype)
+    return zeros_like(raw(like), ())  # a 0-d zero of like's array type
 
 
 SUM = {**AXIS, "where": True}
@@ -89,7 +98,7 @@ def _where_samples(rng):
 
 defop(
     "sum", lambda x, axis=None, keepdims=False, where=True: np.sum(
-        x, axis=axis, keepdims=keepdims, where=where),
+        x, axis=axis, keepdims=keepdims, **_where(where)),
     params=SUM, batchable=True,
     jvp=(_sum_t,),  # d Σx = Σ dx (over the entries where= selects)
     vjp=(_sum_g,),  # x̄ = broadcast(ḡ) (0 where where= is false)
@@ -115,7 +124,7 @@ def _count(x, axis, keepdims, where):
 
 defop(
     "mean", lambda x, axis=None, keepdims=False, where=True: np.mean(
-        x, axis=axis, keepdims=keepdims, where=where),
+        x, axis=axis, keepdims=keepdims, **_where(where)),
     params=SUM, batchable=True,
     jvp=(lambda t, ans, x, axis, keepdims, where: _sum_t(t, ans, x, axis, keepdims, where)
          / _count(x, axis, keepdims, where),),
@@ -174,10 +183,11 @@ def _share(ans, x, axis, keepdims):
     hit = xv == m
     axes = neg_axes(axis, xv.ndim)
     k = np.sum(hit, axis=axes, keepdims=True)
-    if not k.all():  # no element equals the max of its slice: the max, and the slice, hold NaN
+    # no element equals the max of its slice: the max, and the slice, hold NaN
+    if not surely_all(k):
         hit |= np.isnan(m) & np.isnan(xv)
         k = np.sum(hit, axis=axes, keepdims=True)
-    return np.asarray(hit / np.maximum(k, 1), dtype=xv.dtype)
+    return as_array(hit / np.maximum(k, 1), xv.dtype)
 
 
 def _extremum(name, fn):
@@ -214,16 +224,21 @@ def _dof_scale(x, axis, ddof):
     return 2.0 / dof if dof > 0 else float("nan")
 
 
+def _centered_conj(x, axis):
+    """``conj(x - mean)``: NumPy's var of a complex x is the mean of |x - mean|², real-valued."""
+    c = _centered(x, axis)
+    return anp.conj(c) if raw(x).dtype.kind == "c" else c
+
+
 def _var_t(t, ans, x, axis, ddof, keepdims):
-    refuse_complex("var/std", x)  # NumPy's var of complex x is of |x - mean|²: no rule yet
-    # d var(x) = 2 Σ (x - x̄) dx / (n - ddof)
-    return _sum_t(_centered(x, axis) * t, ans, x, axis, keepdims) * _dof_scale(x, axis, ddof)
+    # d var(x) = 2 Σ Re(conj(x - x̄) dx) / (n - ddof)
+    d = _sum_t(_centered_conj(x, axis) * t, ans, x, axis, keepdims) * _dof_scale(x, axis, ddof)
+    return anp.real(d) if raw(d).dtype.kind == "c" else d
 
 
 def _var_g(g, ans, x, axis, ddof, keepdims):
-    refuse_complex("var/std", x)
-    # x̄ = ḡ · 2 (x - mean) / (n - ddof)
-    return _spread(g, x, axis, keepdims) * _centered(x, axis) * _dof_scale(x, axis, ddof)
+    # x̄ = ḡ · 2 conj(x - mean) / (n - ddof)
+    return _spread(g, x, axis, keepdims) * _centered_conj(x, axis) * _dof_scale(x, axis, ddof)
 
 
 def _var_samples(rng):
@@ -234,9 +249,10 @@ def _var_samples(rng):
 defop(
     "var", lambda x, axis=None, ddof=0, keepdims=False: np.var(x, axis=axis, ddof=ddof,
                                                                keepdims=keepdims),
-    params=VAR, batchable=True, jvp=(_var_t,), vjp=(_var_g,), samples=_var_samples,
-    formula="d var(x) = 2·Σ(x - mean)·dx / (n - ddof)",
-    vjp_formula="x̄ = ḡ·2(x - mean)/(n - ddof)", doc="Variance over the given axes",
+    params=VAR, batchable=True, jvp=(_var_t,), vjp=(_var_g,), samples=_var_samples, complex=True,
+    formula="d var(x) = 2·Σ Re(conj(x - mean)·dx) / (n - ddof)",
+    vjp_formula="x̄ = ḡ·2 conj(x - mean)/(n - ddof)",
+    doc="Variance over the given axes (of a complex x, the mean of |x - mean|², real)",
 )  # fmt: skip
 
 
@@ -245,7 +261,7 @@ def _over_2std(d, ans):
     subgradient as for ``norm`` at 0, never NaN. The double ``where`` keeps the division by zero
     out of every derivative, at any order."""
     zero = raw(ans) == 0
-    if not np.any(zero):
+    if not maybe_any(zero):
         return d / (2.0 * ans)
     return anp.where(zero, _zero(d), d / (2.0 * anp.where(zero, 1.0, ans)))
 
@@ -262,20 +278,20 @@ defop(
     # x̄ = var's x̄ for ḡ/(2 std) (0 where std = 0)
     samples=_var_samples, formula="d std(x) = d var(x) / (2·std(x)) (0 where std = 0)",
     vjp_formula="x̄ = ḡ·(x - mean)/((n - ddof)·std) (0 where std = 0)",
-    doc="Standard deviation over the given axes (derivative 0 at a constant slice, as PyTorch)",
+    doc="Standard deviation over the given axes (derivative 0 at a constant slice, as PyTorch; "
+    "real for a complex x)", complex=True,
 )  # fmt: skip
 
 
 def _logsumexp(x, axis=None, keepdims=False):
-    x = np.asarray(x)
-    m = np.max(x, axis=axis, keepdims=True) if x.size else np.zeros((1,) * x.ndim)
+    x = as_array(x)
+    m = np.max(x, axis=axis, keepdims=True) if x.size else zeros_like(x, (1,) * x.ndim)
     m = np.where(np.isfinite(m), m, 0.0)
     out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis if axis is not None else None)
 
 
 def _softmax_like(ans, x, axis, keepdims):
-    refuse_complex("logsumexp", x)
     return anp.exp(x - _expand(ans, x, axis, keepdims))
 
 
@@ -287,7 +303,8 @@ defop(
          * _softmax_like(ans, x, axis, keepdims),),  # x̄ = ḡ · softmax(x)
     samples=lambda rng: [c for c in _samples()(rng) if c[0][0].size],
     formula="d log Σeˣ = Σ softmax(x)·dx", vjp_formula="x̄ = ḡ·softmax(x)",
-    doc="log(sum(exp(x))) over the given axes, computed stably",
+    doc="log(sum(exp(x))) over the given axes, computed stably (holomorphic for complex x)",
+    complex="holomorphic",
     torch="logsumexp", torch_args={"axis": "dim", "keepdims": "keepdim"},
 )  # fmt: skip
 
@@ -360,7 +377,7 @@ def _cumprod_t(t, ans, x, axis):
     # d yᵢ = Σⱼ≤ᵢ (∏ₖ≤ᵢ,ₖ≠ⱼ xₖ) dxⱼ = yᵢ · Σⱼ≤ᵢ dxⱼ/xⱼ without zeros
     a = _running(x, axis)
     t = _flat(t, x, axis)
-    if not np.any(raw(x) == 0):
+    if not maybe_any(raw(x) == 0):
         return ans * anp.cumsum(t / _flat(x, x, axis), axis=a)
     zero, before, safe, nonzero_prod, zero_prod = _cumprod_parts(x, axis)
     others = anp.cumsum(anp.where(zero, _zero(t), t / safe), axis=a)  # the non-zero j
@@ -371,7 +388,7 @@ def _cumprod_t(t, ans, x, axis):
 def _cumprod_g(g, ans, x, axis):
     # x̄ⱼ = Σᵢ≥ⱼ ḡᵢ ∏ₖ≤ᵢ,ₖ≠ⱼ xₖ = (reverse cumsum of ḡ·y)ⱼ / xⱼ without zeros
     a = _running(x, axis)
-    if not np.any(raw(x) == 0):
+    if not maybe_any(raw(x) == 0):
         out = _rev_cumsum(g * ans, a) / _flat(x, x, axis)
     else:
         zero, before, safe, nonzero_prod, zero_prod = _cumprod_parts(x, axis)

@@ -5,7 +5,9 @@ The rounding functions are piecewise constant: their derivative is zero wherever
 is taken as zero at the jumps too (as PyTorch and JAX do). They still return traced values, as
 PyTorch's tensors keep ``requires_grad`` and JAX gives a traced value with a zero tangent, so code
 that rounds part of a computation keeps its graph. Their rules give concrete zeros in the shape of
-the tangent (never ``t * 0``, which is NaN where the tangent is infinite).
+the tangent (never ``t * 0``, which is NaN where the tangent is infinite). The exception is
+``sign`` of a complex ``z``: NumPy 2 gives ``z/|z|``, which is smooth away from 0 and gets the
+derivative of ``z/|z|`` (0 at ``z = 0``, as PyTorch's ``sgn``).
 
 The remainders are not constant: ``x mod y = x - y·⌊x/y⌋``, so ``∂/∂x = 1`` and
 ``∂/∂y = -⌊x/y⌋`` (``-trunc(x/y)`` for ``fmod``), PyTorch's ``remainder`` and ``fmod`` rules.
@@ -20,20 +22,20 @@ import numpy as np
 from autodiff import functions as anp
 from autodiff.core import raw
 from autodiff.ops import samples as S
-from autodiff.ops.elementwise import zeros_tangent
+from autodiff.ops.elementwise import _abs_safe, _is_complex, zeros_tangent
 from autodiff.registry import defcomposite, defop
 
 _ZERO = "d f(x) = 0 (piecewise constant)"
 
 
-def _rounding(name, fn, doc, torch, samples=None, numpy=None):
+def _rounding(name, fn, doc, torch, samples=None, numpy=None, complex=False):
     """Declare a piecewise-constant function of one array: zero derivative, traced result."""
     defop(
         name, fn, elementwise=True, numpy=numpy,
         jvp=(lambda t, ans, x: zeros_tangent(t),),  # d f(x) = 0
         vjp=(lambda g, ans, x: zeros_tangent(g),),  # x̄ = 0
         samples=samples or S.unary(_between_integers), formula=_ZERO, vjp_formula="x̄ = 0",
-        doc=doc + " (zero derivative; the result stays traced)", torch=torch,
+        doc=doc + " (zero derivative; the result stays traced)", torch=torch, complex=complex,
     )  # fmt: skip
 
 
@@ -51,13 +53,45 @@ def _round_samples(rng):
 _rounding("floor", np.floor, "Elementwise floor, ⌊x⌋", "floor")
 _rounding("ceil", np.ceil, "Elementwise ceiling, ⌈x⌉", "ceil")
 _rounding("trunc", np.trunc, "Elementwise rounding towards zero", "trunc")
-_rounding("rint", np.rint, "Elementwise rounding to the nearest integer (halves to even)", None)
 _rounding(
-    "sign", np.sign, "Elementwise sign: -1, 0 or 1", "sign", samples=S.unary(S.away_from_zero)
+    "rint", np.rint, "Elementwise rounding to the nearest integer (halves to even)", None,
+    complex=True,
+)  # fmt: skip
+
+
+def _unit_and_modulus(x):
+    """``s = z/|z|`` and ``|z|`` with 1 where ``z = 0`` (there the rules give 0)."""
+    r = _abs_safe(anp.abs(x))
+    return x / r, r
+
+
+def _sign_jvp(t, ans, x):
+    if not _is_complex(raw(x)):
+        return zeros_tangent(t)  # d sign(x) = 0
+    s, r = _unit_and_modulus(x)
+    # d(z/|z|) = (dz − s·Re(conj(s)·dz))/|z|
+    return anp.where(raw(x) == 0, 0, (t - s * anp.real(anp.conj(s) * t)) / r)
+
+
+def _sign_vjp(g, ans, x):
+    if not _is_complex(raw(x)):
+        return zeros_tangent(g)  # x̄ = 0
+    s, r = _unit_and_modulus(x)
+    # z̄ = (ḡ − Re(ḡ·s)·conj(s))/|z| (the transpose under Re Σ a·b, no conjugation of ḡ)
+    return anp.where(raw(x) == 0, 0, (g - anp.real(g * s) * anp.conj(s)) / r)
+
+
+defop(
+    "sign", np.sign, elementwise=True, jvp=(_sign_jvp,), vjp=(_sign_vjp,), complex=True,
+    samples=S.unary(S.away_from_zero),
+    formula="d sign(x) = 0 (piecewise constant); complex: d(z/|z|) = (dz − s·Re(conj(s)·dz))/|z|",
+    vjp_formula="x̄ = 0; complex: z̄ = (ḡ − Re(ḡ·s)·conj(s))/|z|, s = z/|z|",
+    doc="Elementwise sign: -1, 0 or 1 (zero derivative; the result stays traced); of a complex "
+    "z, z/|z| as in NumPy 2, whose derivative is PyTorch's sgn one (0 at z = 0)", torch="sign",
 )  # fmt: skip
 defop(
     "round", lambda x, decimals=0: np.round(x, decimals), params={"decimals": 0},
-    elementwise=True, numpy=(np.round, np.around),
+    elementwise=True, numpy=(np.round, np.around), complex=True,
     jvp=(lambda t, ans, x, decimals: zeros_tangent(t),),  # d round(x) = 0
     vjp=(lambda g, ans, x, decimals: zeros_tangent(g),),  # x̄ = 0
     samples=_round_samples, formula=_ZERO, vjp_formula="x̄ = 0",

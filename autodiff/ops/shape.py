@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from autodiff import functions as anp
+from autodiff.arrays import as_array, is_duck
 from autodiff.core import cast, raw, shape_of, unbroadcast
 from autodiff.ops import samples as S
 from autodiff.ops.axes import as_negative, batch_of, neg_axes
@@ -142,7 +143,7 @@ defop(
 
 
 defop(
-    "astype", lambda x, dtype: np.asarray(x).astype(dtype), params={"dtype": np.float64},
+    "astype", lambda x, dtype: as_array(x).astype(dtype), params={"dtype": np.float64},
     batchable=True,
     jvp=(lambda t, ans, x, dtype: cast(t, dtype),),  # d cast(x) = cast(dx)
     vjp=(lambda g, ans, x, dtype: cast(g, raw(x).dtype),),  # x̄ = cast back(ḡ)
@@ -213,7 +214,8 @@ defop(
 
 
 defop(
-    "copy", lambda x, order="K", subok=False: np.copy(x, order=order, subok=subok),
+    "copy", lambda x, order="K", subok=False: (
+        x.copy() if is_duck(x) else np.copy(x, order=order, subok=subok)),
     params={"order": "K", "subok": False}, batchable=True,
     jvp=(lambda t, ans, x, order, subok: t,),  # d copy(x) = dx
     vjp=(lambda g, ans, x, order, subok: g,),  # x̄ = ḡ

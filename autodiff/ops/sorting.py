@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import functions as anp
+from autodiff.arrays import is_duck
 from autodiff.core import raw, real_only, refuse_complex, shape_of
 from autodiff.ops import samples as S
 from autodiff.ops.axes import batch_of, neg_axes
@@ -41,6 +42,8 @@ def _gather_index(perm: np.ndarray, axis: int) -> tuple:
 
 def _inverse(perm: np.ndarray, axis: int) -> np.ndarray:
     """The inverse permutation of each slice of ``perm`` along ``axis``."""
+    if is_duck(perm):  # no put_along_axis on dask/GPU arrays: the argsort of a permutation
+        return np.argsort(perm, axis=axis)
     n = perm.shape[axis]
     positions = np.arange(n).reshape((n,) + (1,) * (-axis - 1))
     inv = np.empty_like(perm)

@@ -26,24 +26,19 @@ from autodiff.registry import defcomposite
 
 
 def _float_type(name: str, start: Any, stop: Any, num: int) -> np.dtype:
-    """NumPy's dtype for the samples: that of the endpoints, at least floating."""
-    values = (raw(start), raw(stop))
-    if any(np.iscomplexobj(v) for v in values):
-        raise TypeError(
-            f"{name}: complex traced endpoints are not supported (autodiff differentiates real "
-            "arrays only for now)"
-        )
-    dt = np.result_type(*values, float(num))
+    """NumPy's dtype for the samples: that of the endpoints, at least floating (complex for
+    complex endpoints)."""
+    dt = np.result_type(raw(start), raw(stop), float(num))
     return dt if np.issubdtype(dt, np.inexact) else np.dtype(np.float64)
 
 
 def _cast(name: str, y: Any, dtype: Any) -> Any:
     if dtype is None or np.dtype(dtype) == np.result_type(raw(y)):
         return y
-    if not np.issubdtype(np.dtype(dtype), np.floating):
+    if not np.issubdtype(np.dtype(dtype), np.inexact):
         raise TypeError(
             f"{name}: dtype={np.dtype(dtype)} would drop the derivative of the traced endpoints "
-            "(only floating dtypes keep it); cast the result of ad.raw(...) instead"
+            "(only floating and complex dtypes keep it); cast the result of ad.raw(...) instead"
         )
     return anp.astype(y, np.dtype(dtype))
 
@@ -123,7 +118,7 @@ def _geomspace_samples(rng: np.random.Generator) -> list:
     return [*endpoint_samples(rng, S.positive), negative]
 
 
-@defcomposite(numpy=np.geomspace, samples=_geomspace_samples)
+@defcomposite(complex="holomorphic", numpy=np.geomspace, samples=_geomspace_samples)
 @numpy_when_plain(np.geomspace)
 def geomspace(
     start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None, axis: int = 0
@@ -146,7 +141,9 @@ def geomspace(
     # NumPy's dtype here: at least float64 (it includes a float64 zero), or the one asked for
     dt = np.result_type(_float_type("geomspace", start, stop, num), np.zeros((), dtype))
     start, stop = _cast("geomspace", start, dt), _cast("geomspace", stop, dt)
-    sign = np.sign(np.asarray(raw(start))).astype(dt)  # a constant: the sign is locally fixed
+    # a constant: the sign (z/|z| for a complex start) is locally fixed, and the result does not
+    # depend on it (sign·(start/sign)^(1-t)·(stop/sign)^t, up to a locally constant branch)
+    sign = np.sign(np.asarray(raw(start))).astype(dt)
     start = start / sign
     stop = stop / sign
     y = anp.power(10.0, linspace(anp.log10(start), anp.log10(stop), num, endpoint))

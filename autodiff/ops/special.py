@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from autodiff import functions as anp
+from autodiff.arrays import dtype_of, maybe_any
 from autodiff.core import Box, bind, raw
 from autodiff.ops import samples as S
 from autodiff.registry import defop
@@ -145,7 +146,7 @@ _scipy_polygamma = _scipy("polygamma", "polygamma")
 def _polygamma_primal(x, n=1):
     out = _scipy_polygamma(n, x)
     # SciPy computes in float64: float32 stays float32 (and integers become float64)
-    dtype = np.result_type(np.asarray(x).dtype, np.float16)
+    dtype = np.result_type(dtype_of(x), np.float16)
     return out if out.dtype == dtype else out.astype(dtype)
 
 
@@ -186,7 +187,7 @@ _polygamma_op.public = polygamma
 def _x_over(x, y, at):
     # x/(y - at) for ∂/∂y, taken as 0 where x = 0 and y = at (the function is 0 along x = 0)
     both = (raw(x) == 0) & (raw(y) == at)
-    if not np.any(both):
+    if not maybe_any(both):
         return x / (y - at) if at else x / y
     return x / (anp.where(both, at + 1.0, y) - at)
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import functions as anp
+from autodiff.arrays import zeros_like
 from autodiff.core import Box, raw, shape_of
 from autodiff.ops import samples as S
 from autodiff.ops.axes import count, neg_axes
@@ -52,7 +53,7 @@ def _no(what: str, **given: Any) -> None:
 
 
 def _zero(like: Any) -> np.ndarray:
-    return np.zeros((), dtype=raw(like).dtype)
+    return zeros_like(raw(like), ())  # a 0-d zero of like's array type
 
 
 def _reduced_last(a: Any, axis: Any) -> tuple[Any, tuple[int, ...]]:
@@ -111,7 +112,7 @@ def _without_nans(a: Any, fill: float) -> tuple[Any, np.ndarray]:
     return (anp.where(nan, fill, a) if nan.any() else a), nan
 
 
-@defcomposite(samples=_nan_samples, torch="nansum",
+@defcomposite(complex="holomorphic", samples=_nan_samples, torch="nansum",
               torch_args={"axis": "dim", "keepdims": "keepdim"})  # fmt: skip
 @numpy_when_plain(np.nansum)
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NO, where=_NO):
@@ -129,7 +130,7 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NO, wher
     return r if initial is _NO else r + initial
 
 
-@defcomposite(samples=_nan_samples, torch="nanmean",
+@defcomposite(complex="holomorphic", samples=_nan_samples, torch="nanmean",
               torch_args={"axis": "dim", "keepdims": "keepdim"})  # fmt: skip
 @numpy_when_plain(np.nanmean)
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=_NO):
@@ -399,7 +400,7 @@ def _average_samples(rng: np.random.Generator) -> list:
             ((S.real(rng, (0, 3)),), {"axis": 1, "weights": S.positive(rng, (3,))})]  # fmt: skip
 
 
-@defcomposite(samples=_average_samples)
+@defcomposite(complex="holomorphic", samples=_average_samples)
 @numpy_when_plain(np.average)
 def average(a, axis=None, weights=None, returned=False, *, keepdims=_NO):
     """Weighted average along an axis, like ``np.average``; the weights may be traced.
@@ -458,7 +459,7 @@ def _cov_samples(rng: np.random.Generator) -> list:
                                       "aweights": S.positive(rng, (4,))})]  # fmt: skip
 
 
-@defcomposite(samples=_cov_samples, torch="cov", torch_args={"ddof": "correction"})
+@defcomposite(complex=True, samples=_cov_samples, torch="cov", torch_args={"ddof": "correction"})
 @numpy_when_plain(np.cov)
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
         dtype=None):  # fmt: skip
@@ -523,6 +524,8 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
         scale = 1 / fact
     X = X - anp.reshape(avg, (-1, 1))
     X_T = anp.transpose(X if w is None else X * w)
+    if raw(X_T).dtype.kind == "c":
+        X_T = anp.conj(X_T)  # NumPy's X·conj(X)ᵀ: a Hermitian covariance
     return anp.squeeze(anp.matmul(X, X_T) * scale)
 
 
@@ -538,7 +541,7 @@ def _check_weights(name: str, w: np.ndarray, samples: int) -> None:
 @defcomposite(samples=lambda rng: [((S.real(rng, (3, 5)),), {}),
                                    ((S.real(rng, (4,)), S.real(rng, (4,))), {}),
                                    ((S.real(rng, (5, 2)),), {"rowvar": False})],
-              torch="corrcoef")  # fmt: skip
+              torch="corrcoef", complex=True)  # fmt: skip
 @numpy_when_plain(np.corrcoef)
 def corrcoef(x, y=None, rowvar=True, *, dtype=None):
     """Pearson correlation coefficients, like ``np.corrcoef`` (clipped to [-1, 1] as NumPy
@@ -552,7 +555,10 @@ def corrcoef(x, y=None, rowvar=True, *, dtype=None):
     c = cov(x, y, rowvar, dtype=dtype)
     if len(shape_of(c)) != 2:
         return c / c  # one variable: 1, or NaN for a zero, inf or NaN variance
-    std = anp.sqrt(anp.diagonal(c))
+    d = anp.diagonal(c)
+    std = anp.sqrt(anp.real(d) if raw(d).dtype.kind == "c" else d)
     c = c / anp.reshape(std, (-1, 1))
     c = c / anp.reshape(std, (1, -1))
+    if raw(c).dtype.kind == "c":  # NumPy clips the real and imaginary parts apart
+        return anp.clip(anp.real(c), -1, 1) + 1j * anp.clip(anp.imag(c), -1, 1)
     return anp.clip(c, -1, 1)

@@ -407,3 +407,63 @@ def _compiled(impl: Impl, build: Any) -> Impl:
         return lambda: compiled(*args)
 
     return Impl(impl.kind, make, "ad.compile", ref_flavor=impl.ref_flavor)
+
+
+# --------------------------------------------------------------------------- 9. dask
+
+
+def dask(p) -> list[Impl]:
+    """``value_and_grad`` on the eager NumPy inputs and on the chunked dask ones (LocalCluster)."""
+    from bench.dask_problem import lstsq_loss, tanh_loss
+
+    eager, chunked = "NumPy arrays", "dask, LocalCluster 2×1"
+
+    def tanh_numpy():
+        f = need("value_and_grad")(tanh_loss)
+
+        def run():
+            v, g = f(p.x_np)
+            return v, np.sum(g), np.sum(g * g)
+
+        return run
+
+    def tanh_dask():
+        import dask
+
+        f = need("value_and_grad")(tanh_loss)
+        p.client()
+
+        def run():
+            v, g = f(p.x)
+            lazy = type(g).__module__.startswith("dask")
+            out = dask.compute(v, g.sum(), (g * g).sum())
+            p.record(("autodiff", f"tanh value+grad [{chunked}]"), lazy)
+            return out
+
+        return run
+
+    def lstsq_numpy():
+        f = need("value_and_grad")(lstsq_loss)
+        return lambda: f(p.w, p.A_np, p.b_np)
+
+    def lstsq_dask():
+        import dask
+
+        f = need("value_and_grad")(lstsq_loss)
+        p.client()
+
+        def run():
+            v, g = f(p.w, p.A, p.b)
+            lazy = type(g).__module__.startswith("dask")
+            out = dask.compute(v, g)
+            p.record(("autodiff", f"lstsq value+grad [{chunked}]"), lazy)
+            return out
+
+        return run
+
+    return [
+        Impl("tanh value+grad", tanh_numpy, eager),
+        Impl("tanh value+grad", tanh_dask, chunked),
+        Impl("lstsq value+grad", lstsq_numpy, eager),
+        Impl("lstsq value+grad", lstsq_dask, chunked),
+    ]

@@ -146,3 +146,27 @@ def sim(p: P.Sim) -> list[Impl]:
             "hand-written",
         ),
     ]
+
+
+# --------------------------------------------------------------------------- 9. dask
+
+
+def dask(p) -> list[Impl]:
+    """The eager floors of the ``dask`` workload: value and hand-written gradient in NumPy."""
+
+    def tanh():
+        def run():
+            t = np.tanh(p.x_np)
+            g = 2 * t * (1 - t * t)
+            return np.sum(t * t), np.sum(g), np.sum(g * g)
+
+        return run
+
+    def lstsq():
+        def run():
+            r = p.A_np @ p.w - p.b_np
+            return r @ r / p.rows, 2 * (p.A_np.T @ r) / p.rows
+
+        return run
+
+    return [Impl("tanh value+grad", tanh), Impl("lstsq value+grad", lstsq)]
