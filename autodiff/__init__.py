@@ -20,7 +20,7 @@ from autodiff.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_en
 from autodiff.checkpoint import checkpoint, remat
 from autodiff.compare import builtin_problem, compare_modes
 from autodiff.compile import compile  # ad.compile; the builtin stays builtins.compile
-from autodiff.construct import array, asarray  # (and the linspace composite)
+from autodiff.construct import array, asarray  # ad.linspace is construct's composite too
 from autodiff.core import raw
 from autodiff.custom import custom_jvp, custom_vjp
 from autodiff.forward import Dual, jvp
@@ -54,7 +54,6 @@ from autodiff.tensor import (
     get_default_dtype,
     int64,
     is_tensor,
-    linspace,
     manual_seed,
     ones,
     ones_like,
@@ -81,7 +80,7 @@ __all__ = [
     "jvp", "vjp", "grad", "value_and_grad", "tape", "check_grads",
     "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "linearize", "confirm_vjp", "SweepCount",
     "compare_modes", "builtin_problem", "compile",
-    "Tensor", "tensor", "zeros", "ones", "full", "arange", "linspace", "eye", "zeros_like",
+    "Tensor", "tensor", "zeros", "ones", "full", "arange", "eye", "zeros_like",
     "ones_like", "full_like", "rand", "randn", "rand_like", "randn_like", "manual_seed",
     "is_tensor", "float32", "float64", "int64", "bool_", "complex64", "complex128",
     "set_default_dtype", "get_default_dtype",
