@@ -95,6 +95,11 @@ class Box:
     def __len__(self) -> int:
         return len(self._value)
 
+    @property
+    def _element_count(self) -> int:
+        """The value's element count, for the tape (``size`` may be a method: ``Tensor.size()``)."""
+        return _size(self._value)
+
 
 # Values smaller than this are always kept on the tape: dropping them saves no memory worth the
 # bookkeeping, and it keeps small recordings (trace tables, the tour) fully inspectable.
@@ -150,7 +155,9 @@ def _stub_unread(args: tuple | list, unread: tuple[int, ...]) -> tuple:
 
 def _size(x: Any) -> int:
     """The element count of an array (or box); -1 for Python numbers, which are never stubbed."""
-    return getattr(raw(x), "size", -1)
+    if isinstance(x, Box):
+        return x._element_count
+    return getattr(x, "size", -1)
 
 
 def raw(x: Any) -> Any:

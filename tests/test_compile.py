@@ -341,6 +341,54 @@ def test_source_of_a_jvp_names_the_rules():
     assert "JVP of sin" in f.source and "JVP of multiply" in f.source
 
 
+def test_source_notes_come_from_a_second_recording_on_the_first_arguments():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return np.sum(np.sin(x) * x)
+
+    g = ad.compile(ad.grad(f))
+    x = np.array([0.5, 1.0])
+    g(x)
+    assert len(calls) == 1  # the first call records once, without the origins
+    notes = [ln.split("# ")[1] for ln in body(g).splitlines() if "# " in ln]
+    assert len(calls) == 2 and "sin: forward" in notes and "cos: VJP of sin" in notes
+    g.source
+    assert len(calls) == 2  # read once
+
+
+def test_source_says_when_a_second_recording_took_another_path():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return np.sin(x) if len(calls) == 1 else np.cos(x)  # a hidden state: not a guard
+
+    g = ad.compile(f)
+    g(np.ones(2))
+    assert "origin unknown (recording it again took another path)" in g.source
+    assert "np.sin(x0)" in g.source  # what runs is still what was recorded
+
+
+def test_a_dropped_compiled_function_is_freed_without_the_cycle_collector():
+    import gc
+    import weakref
+
+    W = RNG.normal(size=(30, 30))
+    f = ad.compile(ad.grad(lambda x: np.sum(np.tanh(W @ x) ** 2)))
+    x = RNG.normal(size=30)
+    f(x), f(x)
+    f.source
+    program = weakref.ref(f.versions[0].program)
+    gc.disable()
+    try:
+        del f
+        assert program() is None
+    finally:
+        gc.enable()
+
+
 def test_big_constants_are_keyword_arguments():
     W = RNG.normal(size=(20, 20))
     f = ad.compile(lambda x: np.tanh(W @ x))

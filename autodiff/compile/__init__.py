@@ -25,6 +25,7 @@ Examples:
 from __future__ import annotations
 
 import functools
+import gc
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
@@ -72,6 +73,8 @@ class Specialization:
         self._run: Callable[..., tuple] | None = None
         self._copies: list[bool] | None = None
         self.replays = 0
+        # recomputes each line's origin for .source (set by Compiled; see Specialization.source)
+        self.annotate: Callable[[], list[tuple[str, Any, str]]] | None = None
 
     def run(self, inputs: list) -> Any:
         fn = self._run
@@ -98,6 +101,16 @@ class Specialization:
 
     @property
     def source(self) -> str:
+        """The program as readable NumPy code, each line commented with the op it runs and
+        where it came from (``forward``, ``VJP of sin``...).
+
+        Reading where a line came from walks the call stack, which would cost a first call more
+        than the recording itself; so the recording leaves it out, and the first read of
+        ``source`` records the function once more, on the arguments of its first call, with the
+        walk on. A line whose second recording differs (the function changed its path, or an
+        argument was changed in place since) says so.
+        """
+        self._annotate()
         doc = (
             f"{self.name}, as recorded by ad.compile: one line per primitive.\n"
             f"Inputs: {', '.join(f'x{i}' for i in range(len(self.program.inputs))) or 'none'} "
@@ -110,6 +123,19 @@ class Specialization:
     def constants(self) -> dict[str, Any]:
         """The constants too big to write into :attr:`source`, by name (keyword arguments)."""
         return readable(self.program, self.copies)[1]
+
+    def _annotate(self) -> None:
+        instrs = self.program.instrs
+        if self.annotate is None or all(ins.note is not None for ins in instrs):
+            return
+        notes, self.annotate = self.annotate(), None
+        for ins in instrs:
+            seq = ins.seq
+            same = 0 <= seq < len(notes) and notes[seq][:2] == (ins.kind, ins.fn)
+            ins.note = notes[seq][2] if same else UNKNOWN_ORIGIN
+
+
+UNKNOWN_ORIGIN = "origin unknown (recording it again took another path)"
 
 
 class Compiled:
@@ -159,26 +185,12 @@ class Compiled:
 
     # -- recording -------------------------------------------------------------------------
     def _record(self, key: Any, leaves: list, in_def: Any) -> Any:
-        rec = Recorder(_run_f.__code__)
-        boxed = [rec.input(x) if traced else x for x, traced in leaves]
-        args, kwargs = tree.unflatten(in_def, boxed)
-        before = effects.random_state()
-        restore_stdout = effects.watch_io()
-        _state.recorder = rec
-        follow_conversions()
-        try:
-            out = _run_f(self.fn, args, kwargs)
-        finally:
-            stop_following()
-            _state.recorder = None
-            restore_stdout()
-            retire(rec.trace)
-        effects.check_random(before)
-        out_leaves, out_def = tree.flatten(out)
+        rec, out_leaves, out_def = _recording(self.fn, leaves, in_def, notes=False)
         outputs = [rec.output(leaf) for leaf in out_leaves]
         real = [_real(rec, leaf) for leaf in out_leaves]
         name = getattr(self.fn, "__qualname__", getattr(self.fn, "__name__", "f"))
         spec = Specialization(rec.program(outputs), out_def, _identity(rec, real), name)
+        spec.annotate = functools.partial(_notes, self.fn, leaves, in_def)
         self._store(key, spec)
         self.recordings += 1
         return tree.unflatten(out_def, real)
@@ -230,6 +242,43 @@ class Compiled:
                 "call the compiled function once first: it records on its first call"
             )
         return self._last
+
+
+def _recording(
+    fn: Callable[..., Any], leaves: list, in_def: Any, notes: bool
+) -> tuple[Recorder, list, Any]:
+    """Run ``f`` once under a recording trace: the recorder and the output leaves."""
+    rec = Recorder(_run_f.__code__, notes=notes)
+    boxed = [rec.input(x) if traced else x for x, traced in leaves]
+    args, kwargs = tree.unflatten(in_def, boxed)
+    before = effects.random_state()
+    restore_stdout = effects.watch_io()
+    _state.recorder = rec
+    follow_conversions()
+    # A recording makes a few objects per primitive and keeps them all to its end: the
+    # cyclic collector would walk them again and again (a tenth of a first call) for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        out = _run_f(fn, args, kwargs)
+    finally:
+        if collecting:
+            gc.enable()
+        stop_following()
+        _state.recorder = None
+        restore_stdout()
+        retire(rec.trace)
+        rec.trace.rec = None  # (no cycle: a dropped recording is freed at once, not by gc)
+    effects.check_random(before)
+    out_leaves, out_def = tree.flatten(out)
+    return rec, out_leaves, out_def
+
+
+def _notes(fn: Callable[..., Any], leaves: list, in_def: Any) -> list[tuple[str, Any, str]]:
+    """Each recorded line's (kind, function, origin), from recording ``f`` once more on the
+    same arguments with the call stack read at every line (too slow for a first call)."""
+    rec, _, _ = _recording(fn, leaves, in_def, notes=True)
+    return [(ins.kind, ins.fn, ins.note) for ins in rec.instrs]
 
 
 def _run_f(f: Callable[..., Any], args: Any, kwargs: Any) -> Any:

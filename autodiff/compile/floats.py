@@ -152,7 +152,7 @@ def fast_function(prog: Program, copies: list[bool]) -> Any:
     scope = {"np": np, "Retrace": Retrace, "_m": math, "_f64": np.float64, "_a0": _array0,
              **names.globals}  # fmt: skip
     exec(compile(text, "<ad.compile fast replay>", "exec"), scope)
-    fast = scope["fast"]
+    fast = scope.pop("fast")  # (its globals must not hold it: no cycle keeps the constants)
     errors = (ZeroDivisionError, OverflowError, ValueError)
 
     def replay(*inputs: Any) -> tuple:

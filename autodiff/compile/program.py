@@ -28,7 +28,7 @@ class Var:
         return f"Var({self.n})"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # slots: a recording makes one per primitive
 class Instr:
     """One line of a program.
 
@@ -36,7 +36,9 @@ class Instr:
     NumPy callable met on a recorded value, e.g. a mask a rule computes), ``"method"`` (an
     ndarray method, ``fn`` is its name) or ``"guard"`` (``fn`` is the check: ``bool``, ``float``,
     ``int``, ``item``; ``expect`` is the value seen). ``args``/``kwargs`` hold :class:`Var` and
-    constants, possibly inside tuples and lists. ``note`` says where the line came from.
+    constants, possibly inside tuples and lists. ``note`` says where the line came from
+    (``None`` until :attr:`Specialization.source <autodiff.compile.Specialization.source>`
+    asks: see there); ``seq`` is the line's place in the recording, which optimisation keeps.
     """
 
     kind: str
@@ -45,9 +47,10 @@ class Instr:
     kwargs: dict
     out: int  # -1 for a guard
     op: Op | None = None
-    note: str = "forward"
+    note: str | None = None
     expect: Any = None
     out_arg: int = -1  # buffer reuse: the variable whose memory receives the result
+    seq: int = -1  # the line's index in the recording (its note is found by it)
 
 
 @dataclass(eq=False)

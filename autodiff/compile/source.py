@@ -398,6 +398,6 @@ def replay_function(prog: Program, copies: list[bool]) -> Any:
     text, names = generate(prog, copies, "replay", replay=True)
     scope = {"np": np, "Retrace": Retrace, **names.globals}
     exec(compile(text, "<ad.compile replay>", "exec"), scope)
-    fn = scope["replay"]
+    fn = scope.pop("replay")  # (its globals must not hold it: no cycle keeps the constants)
     fn.source_text = text
     return fn

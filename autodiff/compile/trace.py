@@ -23,7 +23,7 @@ import numpy as np
 from autodiff import core
 from autodiff.compile import inplace
 from autodiff.compile.program import Instr, Program, Var
-from autodiff.core import Box, Trace
+from autodiff.core import EMPTY, Box, Trace
 from autodiff.registry import Op
 
 
@@ -54,8 +54,9 @@ SHAPE_ONLY = {
 class Recorder:
     """Everything one recording holds: the instructions, the values, the guards."""
 
-    def __init__(self, entry_code: Any) -> None:
+    def __init__(self, entry_code: Any, notes: bool = False) -> None:
         self.trace = RecordTrace(self)
+        self.notes = notes  # write each line's origin (slow: it walks the call stack)
         self.instrs: list[Instr] = []
         self.values: dict[int, Any] = {}  # variable -> its plain value, as eager code had it
         self.by_id: dict[int, int] = {}  # id(plain value) -> variable, for values met unwrapped
@@ -76,9 +77,7 @@ class Recorder:
         return n
 
     def box(self, n: int) -> RecordBox:
-        t = track(self.values[n], n, self)
-        t.__dict__["_boxed"] = True  # a value higher levels see: never written in place
-        return RecordBox(self.values[n], t, n, self.trace)
+        return RecordBox(self.values[n], n, self.trace)
 
     def input(self, value: Any) -> RecordBox:
         n = self.new_var(value)
@@ -88,10 +87,12 @@ class Recorder:
     def ref(self, a: Any) -> tuple[Any, Any]:
         """An argument as (plain value, Var or constant)."""
         kind = type(a)
+        if kind is float or kind is int:
+            return a, a
         if kind is RecordBox:
             if a._trace is not self.trace:
                 raise _stale()
-            return self.values[a._var], Var(a._var)
+            return a._plain, a._ref
         if kind is Tracked:
             n = a.__dict__.get("_var")
             if n is None or a.__dict__.get("_rec") is not self:
@@ -140,13 +141,21 @@ class Recorder:
 
     # -- instructions ----------------------------------------------------------------------
     def emit(self, kind: str, fn: Any, args: Any, kwargs: dict, value: Any, op: Op | None) -> int:
-        n = self.new_var(value)
-        self.instrs.append(Instr(kind, fn, tuple(args), kwargs, n, op, origin(self.entry_code)))
+        n = self.count  # new_var(), inlined: this runs once per primitive
+        self.count = n + 1
+        self.values[n] = value
+        if isinstance(value, np.ndarray):
+            self.by_id[id(value)] = n
+        note = origin(self.entry_code) if self.notes else None
+        instrs = self.instrs
+        args = args if type(args) is tuple else tuple(args)
+        instrs.append(Instr(kind, fn, args, kwargs, n, op, note, None, -1, len(instrs)))
         return n
 
     def guard(self, check: str, n: int, seen: Any) -> None:
-        self.instrs.append(Instr("guard", check, (Var(n),), {}, -1, None, origin(self.entry_code),
-                                 expect=seen))  # fmt: skip
+        note = origin(self.entry_code) if self.notes else None
+        self.instrs.append(Instr("guard", check, (Var(n),), {}, -1, None, note, expect=seen,
+                                 seq=len(self.instrs)))  # fmt: skip
 
     def program(self, outputs: list[Any]) -> Program:
         return Program(list(self.inputs), self.instrs, outputs, self.values,
@@ -192,27 +201,54 @@ class RecordTrace(Trace):
         self.rec = rec
 
     def process(self, op: Op, args: tuple | list, params: dict[str, Any]) -> Any:
-        rec = self.rec
+        if len(args) == 2:  # bind() from a higher level's hot path: mostly two arguments
+            return self.process2(op, args[0], args[1], params)
+        ref = self.rec.ref
         plain, refs = [], []
         for a in args:
-            p, r = rec.ref(a)
+            p, r = ref(a)
             plain.append(p)
             refs.append(r)
-        pparams, rparams = rec.refs_kwargs(params)
-        if op.name == "getitem":
-            _check_index(pparams.get("index"), rparams.get("index"))
+        return self.run(op, plain, refs, params)
+
+    # One and two arguments, most calls: the same as process, without the loop.
+    def process1(self, op: Op, a: Any, params: dict[str, Any] = EMPTY) -> Any:
+        if type(a) is RecordBox and a._trace is self:
+            return self.run(op, (a._plain,), (a._ref,), params)
+        p, r = self.rec.ref(a)
+        return self.run(op, (p,), (r,), params)
+
+    def process2(self, op: Op, a: Any, b: Any, params: dict[str, Any] = EMPTY) -> Any:
+        if type(a) is RecordBox and a._trace is self:
+            pa, ra = a._plain, a._ref
+        else:
+            pa, ra = self.rec.ref(a)
+        if type(b) is RecordBox and b._trace is self:
+            pb, rb = b._plain, b._ref
+        else:
+            pb, rb = self.rec.ref(b)
+        return self.run(op, (pa, pb), (ra, rb), params)
+
+    def run(self, op: Op, plain: Any, refs: Any, params: dict[str, Any]) -> RecordBox:
+        """Run ``op`` on the plain values, write the line, box the answer."""
+        rec = self.rec
+        if params:
+            pparams, rparams = rec.refs_kwargs(params)
+            if op.name == "getitem":
+                _check_index(pparams.get("index"), rparams.get("index"))
+        else:
+            pparams = rparams = params
         rec.busy = True
         try:
             ans = op.primal(*plain, **pparams) if pparams else op.primal(*plain)
         finally:
             rec.busy = False
-        if isinstance(ans, tuple):
+        if type(ans) is tuple:
             raise CompileError(
                 f"ad.compile: op '{op.name}' returns several arrays, which the recording does "
                 "not support yet; compute it outside the compiled function"
             )
-        n = rec.emit("op", op.primal, refs, rparams, ans, op)
-        return rec.box(n)
+        return RecordBox(ans, rec.emit("op", op.primal, refs, rparams, ans, op), self)
 
 
 def _check_index(plain: Any, ref: Any) -> None:
@@ -229,15 +265,52 @@ def _check_index(plain: Any, ref: Any) -> None:
 
 class RecordBox(Box):
     """A value of the recording level: a plain value (as eager code would have it) and its
-    variable number. ``raw()`` of it is a :class:`Tracked` view, so NumPy work on it is recorded."""
+    variable number. ``raw()`` of it is a :class:`Tracked` view, so NumPy work on it is recorded.
 
-    __slots__ = ("_plain", "_trace", "_value", "_var")
+    The view is made when first asked for: most values only pass from one op to the next, and
+    a view costs as much as the op. Shapes and dtypes are read from the plain value."""
 
-    def __init__(self, plain: Any, tracked: Tracked, n: int, trace: RecordTrace) -> None:
+    __slots__ = ("_plain", "_ref", "_trace", "_tracked", "_var")
+
+    def __init__(self, plain: Any, n: int, trace: RecordTrace) -> None:
         self._plain = plain
-        self._value = tracked
+        self._tracked = None
         self._var = n
+        self._ref = Var(n)
         self._trace = trace
+
+    @property
+    def _value(self) -> Tracked:
+        t = self._tracked
+        if t is None:
+            t = self._tracked = track(self._plain, self._var, self._trace.rec)
+            t.__dict__["_boxed"] = True  # a value higher levels see: never written in place
+        return t
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        try:
+            return self._plain.shape
+        except AttributeError:  # a Python number
+            return ()
+
+    @property
+    def dtype(self) -> np.dtype:
+        try:
+            return self._plain.dtype
+        except AttributeError:  # a Python number
+            return _asarray(self._plain).dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        p = self._plain
+        return p.size if hasattr(p, "size") else 1
+
+    _element_count = size
 
     def __float__(self) -> float:
         return float(self._value)
