@@ -184,6 +184,18 @@ def bind(op: Op, args: tuple | list, params: dict[str, Any]) -> Any:
     return top.process(op, args, params)
 
 
+def bind2(op: Op, a: Any, b: Any, params: dict[str, Any]) -> Any:
+    """:func:`bind` for two arguments, at least one of them a box (the engines' nested hot path:
+    no tuple, and the trace's own ``process2``)."""
+    if isinstance(a, Box):
+        top = a._trace
+        if isinstance(b, Box) and b._trace.level > top.level:
+            top = b._trace
+    else:
+        top = b._trace
+    return top.process2(op, a, b, params)
+
+
 # Set by autodiff.compile while a recording runs: finds a recorded value among an op's
 # parameters (a rule's mask or index), so the op is recorded even when no argument is a box.
 params_trace: Any = None

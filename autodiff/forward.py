@@ -25,6 +25,7 @@ from autodiff.core import (
     Box,
     Trace,
     bind,
+    bind2,
     broadcast_tangent,
     check_float,
     check_outputs,
@@ -71,7 +72,7 @@ class ForwardTrace(Trace):
         else:
             v, t = a, None
         if isinstance(v, Box):
-            ans = bind(op, (v,), params)
+            ans = v._trace.process1(op, v, params)  # bind(), one box
         else:
             ans = op.primal(v, **params) if params else op.primal(v)
         if not op.differentiable:
@@ -99,7 +100,7 @@ class ForwardTrace(Trace):
         else:
             vb, tb = b, None
         if isinstance(va, Box) or isinstance(vb, Box):
-            ans = bind(op, (va, vb), params)
+            ans = bind2(op, va, vb, params)
         else:
             ans = op.primal(va, vb, **params) if params else op.primal(va, vb)
         if not op.differentiable:

@@ -34,6 +34,7 @@ from autodiff.core import (
     Stub,
     Trace,
     bind,
+    bind2,
     check_complex_inputs,
     check_complex_outputs,
     check_float,
@@ -100,7 +101,7 @@ class ReverseTrace(Trace):
         else:
             v, parent = a, None
         if isinstance(v, Box):
-            ans = bind(op, (v,), params)
+            ans = v._trace.process1(op, v, params)  # bind(), one box
         else:
             ans = op.primal(v, **params) if params else op.primal(v)
         if not op.differentiable:
@@ -124,7 +125,7 @@ class ReverseTrace(Trace):
         else:
             vb, pb = b, None
         if isinstance(va, Box) or isinstance(vb, Box):
-            ans = bind(op, (va, vb), params)
+            ans = bind2(op, va, vb, params)
         else:
             ans = op.primal(va, vb, **params) if params else op.primal(va, vb)
         if not op.differentiable:

@@ -371,6 +371,20 @@ def test_source_says_when_a_second_recording_took_another_path():
     assert "np.sin(x0)" in g.source  # what runs is still what was recorded
 
 
+def test_source_still_reads_when_a_second_recording_fails():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("only once")
+        return np.sin(x)
+
+    g = ad.compile(f)
+    g(np.ones(2))
+    assert "np.sin(x0)" in g.source and "recording it again raised RuntimeError" in g.source
+
+
 def test_a_dropped_compiled_function_is_freed_without_the_cycle_collector():
     import gc
     import weakref

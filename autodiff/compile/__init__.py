@@ -128,11 +128,16 @@ class Specialization:
         instrs = self.program.instrs
         if self.annotate is None or all(ins.note is not None for ins in instrs):
             return
-        notes, self.annotate = self.annotate(), None
+        annotate, self.annotate = self.annotate, None
+        unknown = UNKNOWN_ORIGIN
+        try:
+            notes = annotate()
+        except Exception as exc:  # the comments are only comments: the source is still right
+            notes, unknown = [], f"origin unknown (recording it again raised {type(exc).__name__})"
         for ins in instrs:
             seq = ins.seq
             same = 0 <= seq < len(notes) and notes[seq][:2] == (ins.kind, ins.fn)
-            ins.note = notes[seq][2] if same else UNKNOWN_ORIGIN
+            ins.note = notes[seq][2] if same else unknown
 
 
 UNKNOWN_ORIGIN = "origin unknown (recording it again took another path)"

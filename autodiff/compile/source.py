@@ -332,7 +332,7 @@ def comment(ins: Instr) -> str:
         what = numpy_name(ins.fn) or getattr(ins.fn, "__name__", "call")
     if ins.out_arg >= 0:
         what += " (in place of a dead input)"
-    return f"{what}: {ins.note}"
+    return what if ins.note is None else f"{what}: {ins.note}"  # (None: not read yet)
 
 
 def body_lines(prog: Program, names: Names, writer: Writer | None = None) -> list[str]:

@@ -26,11 +26,16 @@ COMPILE_LIMIT = 300
 
 @contextlib.contextmanager
 def _time_limit(seconds: int, what: str):
-    """Raise :class:`Unavailable` in the main thread when the block takes too long (SIGALRM)."""
+    """Raise :class:`Unavailable` when the block takes too long (SIGALRM, main thread), also
+    when the library wraps the interruption in an error of its own (inductor does)."""
     import signal
 
+    message = f"{what} did not finish within {seconds} s (stopped)"
+    fired = []
+
     def stop(signum, frame):
-        raise Unavailable(f"{what} did not finish within {seconds} s (stopped)")
+        fired.append(True)
+        raise Unavailable(message)
 
     if not hasattr(signal, "SIGALRM"):
         yield
@@ -39,6 +44,10 @@ def _time_limit(seconds: int, what: str):
     signal.alarm(seconds)
     try:
         yield
+    except Exception:
+        if fired:
+            raise Unavailable(message) from None
+        raise
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
