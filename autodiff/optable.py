@@ -15,7 +15,7 @@ Examples:
     >>> print(op_table().splitlines()[0])
     | Op | What it does | Forward rule (JVP) | Reverse rule (VJP) | Flags |
     >>> print(declaration_source("multiply").text.splitlines()[1])
-        "multiply", np.multiply, nargs=2, elementwise=True,
+        "multiply", np.multiply, nargs=2, elementwise=True, complex="holomorphic",
 """
 
 from __future__ import annotations

@@ -154,7 +154,7 @@ class Traced(Box):
     Examples:
         >>> import autodiff as ad
         >>> ad.grad(lambda x: x * x)(3.0)
-        array(6.)
+        np.float64(6.0)
     """
 
     __slots__ = ("_trace", "_value", "node")
@@ -624,7 +624,7 @@ def value_and_grad(
     Examples:
         >>> import autodiff as ad
         >>> ad.value_and_grad(lambda x: x**3)(2.0)
-        (array(8.), array(12.))
+        (np.float64(8.0), np.float64(12.0))
     """
 
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
@@ -692,7 +692,7 @@ def grad(
         >>> import numpy as np, autodiff as ad
         >>> loss = lambda w, x, b, y: ((w * x + b - y) ** 2).sum()
         >>> ad.grad(loss)(0.6614, -0.6014, 0.2669, -1.0122)   # 2(z - y)·x
-        array(-1.06008...)
+        np.float64(-1.06006...)
         >>> ad.grad(lambda p: np.sum(p["w"] ** 2) + p["b"])({"w": np.ones(2), "b": 3.0})
         {'b': array(1.), 'w': array([2., 2.])}
         >>> ad.grad(lambda z: abs(z) ** 2)(3 + 4j)

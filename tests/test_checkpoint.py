@@ -292,13 +292,3 @@ def test_utils_checkpoint_sees_an_in_place_change_of_a_parameter():
         net[0].weight.add_(1.0)
     with pytest.raises(RuntimeError, match="inplace"):
         out.backward()
-
-
-@pytest.mark.parametrize("name", ["autodiff.checkpoint", "autodiff.utils"])
-def test_docstring_examples(name):
-    import doctest
-    import importlib
-
-    mod = importlib.import_module(name)
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted and not result.failed

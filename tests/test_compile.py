@@ -516,10 +516,3 @@ def test_nested_compiled_functions_inline():
     want = ad.grad(lambda x: np.sum((np.sin(x) * 2) ** 2))(x)
     same(outer(x), want)
     same(outer(x), want)
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    result = doctest.testmod(C, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted and not result.failed

@@ -1,13 +1,10 @@
 """``ad.custom_jvp`` and ``ad.custom_vjp``: rules scoped to one function, in both modes, nested,
 through ``Tensor.backward`` and ``vmap``, with pytrees, and their errors."""
 
-import doctest
-
 import numpy as np
 import pytest
 
 import autodiff as ad
-from autodiff import custom
 
 # ---- the examples: x / (1 + √x) and log1pexp with a custom JVP, clip_gradient with a VJP ------
 
@@ -74,11 +71,6 @@ def _sinx_bwd(res, g):
 sinx.defvjp(_sinx_fwd, _sinx_bwd)
 
 X = np.array([0.3, 1.2, -0.5])
-
-
-def test_module_examples():
-    result = doctest.testmod(custom, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0
 
 
 # ---- custom_jvp -------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ signal, irfft, hfft and fft of real input) run on real engines.
 
 from __future__ import annotations
 
-import doctest
 import itertools
 
 import numpy as np
@@ -15,7 +14,6 @@ import pytest
 
 import autodiff as ad
 from autodiff import functions
-from autodiff.ops import fft as fft_module
 from autodiff.registry import composites, get
 
 NORMS = [None, "backward", "ortho", "forward"]
@@ -312,11 +310,6 @@ def test_tensor_facade():
     w = np.arange(6.0) - 2
     (ad.fft.irfft(ad.fft.rfft(t)) * w).sum().backward()
     np.testing.assert_allclose(t.grad, w, atol=1e-12)
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(fft_module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted > 0
 
 
 def test_sample_frequencies_follow_a_traced_spacing():

@@ -122,12 +122,3 @@ def test_unknown_and_missing_names_are_clear_errors():
         ad.functional_call(model, {"0.weight": np.zeros((4, 3))}, (np.ones((1, 3)),), strict=True)
     with pytest.raises(TypeError, match=r"nn\.Module"):
         ad.functional_call(lambda x: x, {}, (1.0,))
-
-
-def test_docstring_examples():
-    import doctest
-    import importlib
-
-    mod = importlib.import_module("autodiff.functional_call")
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted and not result.failed
