@@ -28,6 +28,7 @@ from autodiff import autograd, rng, tensor_methods
 from autodiff.autograd import LeafNode, TensorNode, is_grad_enabled
 from autodiff.core import Box, Trace, bind, lean
 from autodiff.registry import Op, get
+from autodiff.tensor_predicates import Predicates
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -121,7 +122,7 @@ class GradFn:
         return f"<{self.name()} object at {id(self._node):#x}>"
 
 
-class Tensor(Box):
+class Tensor(Predicates, Box):
     """An n-dimensional array that can record its history for reverse-mode differentiation.
 
     Create tensors with :func:`tensor`, :func:`zeros`, :func:`randn`, ...; see the module
@@ -534,38 +535,7 @@ class Tensor(Box):
     def any(self, dim: Any = None) -> Tensor:
         return Tensor._wrap(np.asarray(np.any(self._value, axis=dim)), None)
 
-    # ---- comparisons return boolean tensors -------------------------------------------------------
-
-    def _compare(self, other: Any, ufunc: np.ufunc) -> Tensor:
-        other = other._value if isinstance(other, Tensor) else other
-        return Tensor._wrap(np.asarray(ufunc(self._value, other)), None)
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, np.equal)
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, np.not_equal)
-
-    def __lt__(self, other: Any) -> Tensor:
-        return self._compare(other, np.less)
-
-    def __le__(self, other: Any) -> Tensor:
-        return self._compare(other, np.less_equal)
-
-    def __gt__(self, other: Any) -> Tensor:
-        return self._compare(other, np.greater)
-
-    def __ge__(self, other: Any) -> Tensor:
-        return self._compare(other, np.greater_equal)
-
-    def __invert__(self) -> Tensor:
-        return Tensor._wrap(~self._value, None)
-
-    def __and__(self, other: Any) -> Tensor:
-        return self._compare(other, np.logical_and)
-
-    def __or__(self, other: Any) -> Tensor:
-        return self._compare(other, np.logical_or)
+    # comparisons, isnan and the other tests of values: autodiff/tensor_predicates.py
 
     __hash__ = Box.__hash__
 
