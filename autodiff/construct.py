@@ -20,6 +20,7 @@ import numpy as np
 
 from autodiff import functions as anp
 from autodiff.core import raw, shape_of
+from autodiff.numpy_api import dispatch_also
 from autodiff.ops import spaces
 from autodiff.ops.plain import is_traced
 from autodiff.registry import defcomposite
@@ -151,3 +152,19 @@ def linspace(
     values, step = values if retstep else (values, None)
     out = Tensor(values, requires_grad=requires_grad)
     return (out, step) if retstep else out
+
+
+@dispatch_also(np.full_like)
+def full_like(a: Any, fill_value: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
+    """``np.full_like`` of a traced value: a traced ``fill_value`` carries its derivative into
+    every entry (the prototype ``a`` gives only a shape and a dtype, as in NumPy).
+
+    Examples:
+        >>> import numpy as np, autodiff as ad
+        >>> float(ad.grad(lambda w: np.sum(np.full_like(w * np.ones(3), w)))(2.0))
+        3.0
+    """
+    plain = np.full_like(raw(a), raw(fill_value), dtype, *args, **kwargs)
+    if not is_traced(fill_value) or plain.dtype.kind not in "fc":
+        return plain  # a constant, or cast to integers: no derivative
+    return anp.broadcast_to(anp.astype(fill_value, plain.dtype), plain.shape)

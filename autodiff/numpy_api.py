@@ -32,8 +32,8 @@ NONDIFF_UFUNCS = {
 NONDIFF_FUNCTIONS = {
     np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero,
     np.count_nonzero, np.isclose, np.allclose, np.array_equal, np.zeros_like, np.ones_like,
-    np.empty_like, np.full_like, np.result_type, np.any, np.all,
-    np.searchsorted, np.unique, np.iscomplexobj, np.isrealobj, np.may_share_memory,
+    np.empty_like, np.result_type, np.any, np.all,
+    np.searchsorted, np.iscomplexobj, np.isrealobj, np.may_share_memory,
     np.shares_memory, np.array_repr, np.array_str,
     np.argpartition, np.nanargmax, np.nanargmin, np.flatnonzero, np.lexsort, np.digitize,
 }  # fmt: skip
@@ -400,6 +400,22 @@ def _wire(op: Op | Composite) -> None:
             _ufunc_table[key] = op if isinstance(op, Op) else _CompositeUfunc(op)
         else:
             _function_table[np_fn] = public
+
+
+def replace_public(op: Op, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Make ``fn`` the public function of ``op`` (``autodiff.<name>``, its NumPy dispatch and its
+    Tensor method), for an op whose parameters may also be traced values, which ``fn`` handles
+    before binding the op (a parameter of a primitive has no derivative). Returns the op's own
+    public function, which binds it with plain parameters."""
+    wired = op.public is not None
+    if wired:
+        _unwire(op)
+    plain = make_public(op)
+    fn.op = op
+    op.public = fn
+    if wired:
+        _wire(op)
+    return plain
 
 
 def _ufunc_name(np_fn: Any) -> str | None:

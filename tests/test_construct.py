@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import autodiff as ad
+from autodiff.testing import check_grads
 
 
 def test_array_of_a_nested_list_of_traced_values_and_numbers():
@@ -93,3 +94,20 @@ def test_np_array_of_traced_values_names_the_fix(build):
         ) as e:
             transform(lambda x: build(x).sum())(1.0)
         assert "ad.stack" in str(e.value) and "drop its derivative" in str(e.value)
+
+
+# ---- np.full_like: a traced fill value carries its derivative (it once got none, silently) ------
+
+
+def test_full_like_of_a_traced_fill_value_has_its_derivative_in_both_modes():
+    f = lambda w: np.sum(np.full_like(w * np.ones(3), w) * np.array([1.0, 2.0, 3.0]))  # noqa: E731
+    assert float(ad.grad(f)(2.0)) == 6.0
+    assert float(ad.jacfwd(f)(2.0)) == 6.0
+    check_grads(f, (np.array(0.7),), modes=("fwd", "rev"), order=2)
+
+
+def test_full_like_of_a_constant_or_an_integer_dtype_has_no_derivative():
+    g = ad.grad(lambda w: np.sum(np.full_like(w * np.ones(3), 7.0) * w))
+    assert float(g(2.0)) == 21.0  # only the product's own w
+    out = np.full_like(ad.tensor([1.5, 2.5], requires_grad=True), 3, dtype=np.int64)
+    assert out.dtype == np.int64 and not isinstance(out, ad.Tensor)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import autodiff as ad
+from autodiff.compile import CompileError
 
 RNG = np.random.default_rng(7)
 
@@ -118,3 +119,37 @@ def test_integer_results_index_the_traced_array():
     x = np.array([0.3, -1.0, 2.0])
     g = ad.grad(lambda v: v[np.argmax(v)] + v[np.argsort(v)][0])(x)
     np.testing.assert_array_equal(g, [0.0, 1.0, 1.0])
+
+
+# ---- np.unique: its values are a gather at each first occurrence (they once had no derivative) --
+
+
+def test_unique_values_gather_from_the_first_occurrence():
+    x = np.array([0.3, -0.7, 1.1, 0.3])
+    f = lambda x: np.sum(np.unique(x) ** 2)  # noqa: E731
+    want = np.array([0.6, -1.4, 2.2, 0.0])  # 2·value, at the first 0.3 only
+    np.testing.assert_allclose(ad.grad(f)(x), want, rtol=1e-15)
+    np.testing.assert_allclose(ad.jacfwd(f)(x), want, rtol=1e-15)
+
+
+def test_unique_returns_what_numpy_returns():
+    x = np.array([0.3, -0.7, 1.1, 0.3])
+    got = ad.grad(lambda x: np.sum(np.unique(x, return_counts=True)[0] * 1.0))(x)
+    np.testing.assert_array_equal(got, [1.0, 1.0, 1.0, 0.0])
+    out = np.unique(ad.tensor(x), return_index=True, return_inverse=True, return_counts=True)
+    for a, b in zip(
+        out[1:], np.unique(x, return_index=True, return_inverse=True, return_counts=True)[1:]
+    ):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(out[0].numpy(), np.unique(x))
+    A = np.array([[1.0, 2.0], [1.0, 2.0], [0.0, 5.0]])
+    g = ad.grad(lambda A: np.sum(np.unique(A, axis=0) ** 2))(A)
+    np.testing.assert_array_equal(g, [[2.0, 4.0], [0.0, 0.0], [0.0, 10.0]])
+
+
+def test_unique_refuses_complex_values_and_compile():
+    with pytest.raises(TypeError, match="unique"):
+        ad.grad(lambda z: np.sum(np.abs(np.unique(z))))(np.array([1 + 1j, 2 - 1j]))
+    f = ad.compile(ad.grad(lambda x: np.sum(np.unique(x))))
+    with pytest.raises(CompileError, match="data-dependent"):
+        f(np.array([0.3, -0.7]))

@@ -670,9 +670,20 @@ def _creator(name: str, original: Any) -> Any:
     def create(*args: Any, **kwargs: Any) -> Any:
         out = original(*args, **kwargs)
         rec = active()
-        if rec is not None and type(out) is np.ndarray:
-            rec.fresh[id(out)] = out
-        return out
+        if rec is None or type(out) is not np.ndarray:
+            return out
+        rec.fresh[id(out)] = out
+        if rec.busy:  # inside a primal: the primal is the line, its temporaries are not
+            return out
+        # A value of the program (its line folds to a constant unless something writes into
+        # it): as a plain array, a write into it followed by plain arithmetic (a rule's
+        # zeros, np.add.at, then `+`) would escape the recording and be replayed as a constant.
+        n = rec.by_id.get(id(out))
+        if n is None or rec.values[n] is not out:
+            refs = _plain_arg(rec, args)[1]
+            kwrefs = {k: _plain_arg(rec, v)[1] for k, v in kwargs.items()}
+            n = rec.emit("np", original, refs, kwrefs, out, None)
+        return track(out, n, rec)
 
     create.__name__ = create.__qualname__ = name
     create.__wrapped__ = original

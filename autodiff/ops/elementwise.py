@@ -14,12 +14,14 @@ from :func:`zeros_tangent`, never ``t * 0``.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from autodiff import functions as anp
 from autodiff.arrays import as_array, is_duck, maybe_any, ones_like, zeros_like
 from autodiff.core import Box, bind, raw, refuse_complex
+from autodiff.numpy_api import replace_public
 from autodiff.ops import samples as S
 from autodiff.registry import defcomposite, defop
 
@@ -230,7 +232,7 @@ def _clip_inside(ans, x, a_min=None, a_max=None):
     return _mask(inside, x)
 
 
-defop(
+_clip = defop(
     "clip", lambda x, a_min=None, a_max=None: np.clip(x, a_min, a_max), elementwise=True,
     params={"a_min": None, "a_max": None},
     partials=(_clip_inside,),  # d clip(x, lo, hi) = [lo ≤ x ≤ hi] dx
@@ -240,6 +242,18 @@ defop(
     doc="Clip values to [a_min, a_max] (a NaN passes through, with derivative 1)",
     torch="clamp", torch_args={"a_min": "min", "a_max": "max"},
 )  # fmt: skip
+
+
+def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Any:
+    """``np.clip(x, a_min, a_max)``; a traced bound gets its derivative too, as in PyTorch's
+    ``clamp``: then ``clip(x, lo, hi) = minimum(maximum(x, lo), hi)`` (ties share ½ each)."""
+    if isinstance(a_min, Box) or isinstance(a_max, Box):
+        out = x if a_min is None else anp.maximum(x, a_min)
+        return out if a_max is None else anp.minimum(out, a_max)
+    return _clip_with_plain_bounds(x, a_min, a_max)
+
+
+_clip_with_plain_bounds = replace_public(_clip, clip)
 
 
 def _where_primal(x, y, condition):

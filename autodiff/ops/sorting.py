@@ -25,6 +25,7 @@ import numpy as np
 from autodiff import functions as anp
 from autodiff.arrays import is_duck
 from autodiff.core import raw, real_only, refuse_complex, shape_of
+from autodiff.numpy_api import dispatch_also
 from autodiff.ops import samples as S
 from autodiff.ops.axes import batch_of, neg_axes
 from autodiff.registry import defop
@@ -151,3 +152,34 @@ defop(
     vjp_formula="x̄ = ḡ scattered back by the partitioning permutation",
     doc="Partially sorted copy: the kth element in its sorted place, smaller ones before it",
 )  # fmt: skip
+
+
+# ---- np.unique: the values are a gather at each value's first occurrence -----------------------
+
+
+@dispatch_also(np.unique)
+def unique(
+    ar: Any,
+    return_index: bool = False,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    axis: int | None = None,
+    **kwargs: Any,
+) -> Any:
+    """``np.unique`` of a traced value: the same result, and the unique values carry their
+    derivative, ``d unique(x) = dx[first]`` (each value's derivative comes from its first
+    occurrence; the indices, inverse and counts are integers, with none).
+
+    Examples:
+        >>> import numpy as np, autodiff as ad
+        >>> ad.grad(lambda x: np.sum(np.unique(x) ** 2))(np.array([3.0, 1.0, 3.0]))
+        array([6., 2., 0.])
+    """
+    refuse_complex("unique", ar)  # NumPy orders complex values lexicographically
+    plain = np.unique(raw(ar), return_index=True, return_inverse=return_inverse,
+                      return_counts=return_counts, axis=axis, **kwargs)  # fmt: skip
+    first = plain[1]
+    values = anp.take(anp.ravel(ar), first) if axis is None else anp.take(ar, first, axis=axis)
+    extra = [first] if return_index else []
+    extra += list(plain[2:])
+    return (values, *extra) if extra else values
