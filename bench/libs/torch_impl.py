@@ -41,7 +41,9 @@ def _time_limit(seconds: int, what: str):
         yield
         return
     previous = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(seconds)
+    # then again every second: dynamo catches the first interruption, falls back and goes on
+    # (the backward graph still compiles when .backward() runs)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
     try:
         yield
     except Exception:
@@ -49,8 +51,10 @@ def _time_limit(seconds: int, what: str):
             raise Unavailable(message) from None
         raise
     finally:
-        signal.alarm(0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    if fired:  # interrupted, but something swallowed every interruption: still not finished
+        raise Unavailable(message)
 
 
 VERSION = torch.__version__
