@@ -243,7 +243,7 @@ class RecordTrace(Trace):
             ans = op.primal(*plain, **pparams) if pparams else op.primal(*plain)
         finally:
             rec.busy = False
-        if type(ans) is tuple:
+        if isinstance(ans, tuple):  # (a namedtuple too)
             raise CompileError(
                 f"ad.compile: op '{op.name}' returns several arrays, which the recording does "
                 "not support yet; compute it outside the compiled function"
