@@ -22,7 +22,7 @@ import numpy as np
 
 from autodiff import core
 from autodiff.compile import inplace
-from autodiff.compile.program import Instr, Program, Var
+from autodiff.compile.program import Instr, Program, Var, uses
 from autodiff.core import EMPTY, Box, Trace
 from autodiff.registry import Op
 
@@ -157,6 +157,21 @@ class Recorder:
         self.instrs.append(Instr("guard", check, (Var(n),), {}, -1, None, note, expect=seen,
                                  seq=len(self.instrs)))  # fmt: skip
 
+    def depends_on_inputs(self, n: int) -> bool:
+        """Is variable ``n`` computed from the function's inputs (not from constants only)?"""
+        made = {ins.out: ins for ins in self.instrs if ins.out >= 0}
+        inputs, seen, stack = set(self.inputs), set(), [n]
+        while stack:
+            m = stack.pop()
+            if m in inputs:
+                return True
+            if m not in seen:
+                seen.add(m)
+                ins = made.get(m)
+                if ins is not None:
+                    stack.extend(uses(ins))
+        return False
+
     def program(self, outputs: list[Any]) -> Program:
         return Program(list(self.inputs), self.instrs, outputs, self.values,
                        mutated=self.mutated, fresh=self.fresh)  # fmt: skip
@@ -234,8 +249,9 @@ class RecordTrace(Trace):
         rec = self.rec
         if params:
             pparams, rparams = rec.refs_kwargs(params)
-            if op.name == "getitem":
-                _check_index(pparams.get("index"), rparams.get("index"))
+            if op.name == "getitem" and "index" in rparams:
+                rparams = {**rparams, "index": _constant_masks(rec, pparams["index"],
+                                                               rparams["index"])}  # fmt: skip
         else:
             pparams = rparams = params
         rec.busy = True
@@ -251,16 +267,43 @@ class RecordTrace(Trace):
         return RecordBox(ans, rec.emit("op", op.primal, refs, rparams, ans, op), self)
 
 
-def _check_index(plain: Any, ref: Any) -> None:
+def _constant_masks(rec: Recorder, plain: Any, ref: Any) -> Any:
+    """An index's refs, with each boolean mask made a constant: a mask computed from constants
+    only (``m = np.zeros(3, bool); m[1] = True``) is the same on every call; one computed from
+    the inputs would give a result whose shape depends on their values, which is an error."""
     items = plain if isinstance(plain, tuple) else (plain,)
     refs = ref if isinstance(ref, tuple) else (ref,)
+    fixed = []
     for p, r in zip(items, refs):
         if type(r) is Var and getattr(p, "dtype", None) == np.bool_:
-            raise CompileError(
-                "ad.compile: indexing with a boolean mask computed from the inputs gives a result "
-                "whose shape depends on the values (a data-dependent output shape), which a "
-                "replay cannot keep; use ad.where(mask, x, 0) instead"
-            )
+            if rec.depends_on_inputs(r.n):
+                raise _data_shaped_mask()
+            r = np.ndarray.copy(np.ndarray.view(p, np.ndarray))
+        fixed.append(r)
+    return tuple(fixed) if isinstance(ref, tuple) else fixed[0]
+
+
+def _frozen_masks(rec: Recorder, index: Any) -> Any:
+    """``index`` with each tracked boolean mask replaced by a plain copy (see
+    :func:`_constant_masks`)."""
+    items = index if isinstance(index, tuple) else (index,)
+    fixed = []
+    for i in items:
+        if type(i) is Tracked and i.dtype == np.bool_:
+            n = i.__dict__.get("_var")
+            if n is None or rec.depends_on_inputs(n):
+                raise _data_shaped_mask()
+            i = np.ndarray.copy(np.ndarray.view(i, np.ndarray))
+        fixed.append(i)
+    return tuple(fixed) if isinstance(index, tuple) else fixed[0]
+
+
+def _data_shaped_mask() -> CompileError:
+    return CompileError(
+        "ad.compile: indexing with a boolean mask computed from the inputs gives a result "
+        "whose shape depends on the values (a data-dependent output shape), which a replay "
+        "cannot keep; use ad.where(mask, x, 0) instead"
+    )
 
 
 class RecordBox(Box):
@@ -505,12 +548,9 @@ class Tracked(np.ndarray):
         if isinstance(index, Tracked) or (
             isinstance(index, tuple) and any(type(i) is Tracked for i in index)
         ):
-            items = index if isinstance(index, tuple) else (index,)
-            if any(i.dtype == np.bool_ for i in items if type(i) is Tracked):
-                raise CompileError(
-                    "ad.compile: indexing with a boolean mask computed from the inputs gives a "
-                    "result whose shape depends on the values, which a replay cannot keep"
-                )
+            rec = active()
+            if rec is not None:
+                index = _frozen_masks(rec, index)
         return _record_call("method", "__getitem__", (self, index), {}, "ndarray[...]")
 
     def __setitem__(self, index: Any, value: Any) -> None:
