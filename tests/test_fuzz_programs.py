@@ -671,6 +671,7 @@ def test_clip_with_a_traced_bound():
     got = ad.grad(lambda lo: np.sum(np.clip(x, lo, 0.9)))(lo)
     np.testing.assert_array_equal(got, [0.0, 1.0, 0.0])
     np.testing.assert_array_equal(ad.jacfwd(lambda lo: np.sum(np.clip(x, lo, 0.9)))(lo), got)
+    ad.check_grads(lambda x, lo: np.clip(x, lo, 0.9), (x, lo), modes=("fwd", "rev"), order=2)
 
 
 @pytest.mark.xfail(

@@ -125,8 +125,7 @@ class Specialization:
         return readable(self.program, self.copies)[1]
 
     def _annotate(self) -> None:
-        instrs = self.program.instrs
-        if self.annotate is None or all(ins.note is not None for ins in instrs):
+        if self.annotate is None:  # read already (or made by hand, without one)
             return
         annotate, self.annotate = self.annotate, None
         unknown = UNKNOWN_ORIGIN
@@ -134,7 +133,7 @@ class Specialization:
             notes = annotate()
         except Exception as exc:  # the comments are only comments: the source is still right
             notes, unknown = [], f"origin unknown (recording it again raised {type(exc).__name__})"
-        for ins in instrs:
+        for ins in self.program.instrs:
             seq = ins.seq
             same = 0 <= seq < len(notes) and notes[seq][:2] == (ins.kind, ins.fn)
             ins.note = notes[seq][2] if same else unknown

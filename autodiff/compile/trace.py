@@ -268,34 +268,29 @@ class RecordTrace(Trace):
 
 
 def _constant_masks(rec: Recorder, plain: Any, ref: Any) -> Any:
-    """An index's refs, with each boolean mask made a constant: a mask computed from constants
-    only (``m = np.zeros(3, bool); m[1] = True``) is the same on every call; one computed from
-    the inputs would give a result whose shape depends on their values, which is an error."""
+    """An index's refs, with each boolean mask made a constant (see :func:`_constant_mask`)."""
     items = plain if isinstance(plain, tuple) else (plain,)
     refs = ref if isinstance(ref, tuple) else (ref,)
-    fixed = []
-    for p, r in zip(items, refs):
-        if type(r) is Var and getattr(p, "dtype", None) == np.bool_:
-            if rec.depends_on_inputs(r.n):
-                raise _data_shaped_mask()
-            r = np.ndarray.copy(np.ndarray.view(p, np.ndarray))
-        fixed.append(r)
+    fixed = [_constant_mask(rec, r.n, p) if type(r) is Var and getattr(p, "dtype", None) == np.bool_
+             else r for p, r in zip(items, refs)]  # fmt: skip
     return tuple(fixed) if isinstance(ref, tuple) else fixed[0]
 
 
 def _frozen_masks(rec: Recorder, index: Any) -> Any:
-    """``index`` with each tracked boolean mask replaced by a plain copy (see
-    :func:`_constant_masks`)."""
+    """``index`` with each tracked boolean mask made a constant (see :func:`_constant_mask`)."""
     items = index if isinstance(index, tuple) else (index,)
-    fixed = []
-    for i in items:
-        if type(i) is Tracked and i.dtype == np.bool_:
-            n = i.__dict__.get("_var")
-            if n is None or rec.depends_on_inputs(n):
-                raise _data_shaped_mask()
-            i = np.ndarray.copy(np.ndarray.view(i, np.ndarray))
-        fixed.append(i)
+    fixed = [_constant_mask(rec, i.__dict__.get("_var"), i)
+             if type(i) is Tracked and i.dtype == np.bool_ else i for i in items]  # fmt: skip
     return tuple(fixed) if isinstance(index, tuple) else fixed[0]
+
+
+def _constant_mask(rec: Recorder, n: int | None, mask: Any) -> np.ndarray:
+    """A boolean mask (variable ``n``) as a plain copy: one computed from constants only
+    (``m = np.zeros(3, bool); m[1] = True``) is the same on every call; one computed from the
+    inputs would give a result whose shape depends on their values, which is an error."""
+    if n is None or rec.depends_on_inputs(n):
+        raise _data_shaped_mask()
+    return np.ndarray.copy(np.ndarray.view(mask, np.ndarray))
 
 
 def _data_shaped_mask() -> CompileError:
